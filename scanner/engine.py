@@ -1,0 +1,222 @@
+"""The matching engine: pure, bytes in, matches out. No disk, network, clock or database.
+
+All enabled rules are compiled once into one hyperscan database in prefilter mode, which reports
+(for every rule) at least every offset where a real match can end, in a single pass whatever the
+number of rules. Only around those offsets is the rule's real `regex` pattern run, so the cost of a
+scan is one hyperscan pass plus work proportional to the hits.
+
+Without hyperscan (an unsupported platform) the engine falls back to a keyword prefilter: a single
+case-insensitive alternation of every rule's keywords, then each candidate rule over the blob.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import regex
+
+from scanner.rules import Rule, RuleError
+
+try:  # pragma: no cover - exercised implicitly on platforms with hyperscan
+    import hyperscan
+
+    HAVE_HYPERSCAN = True
+except ImportError:  # pragma: no cover
+    hyperscan = None
+    HAVE_HYPERSCAN = False
+
+# Extra bytes searched past the last reported end offset: harmless (regex confirms) and it keeps a
+# match whole when the prefilter's approximation ends a little early.
+_WINDOW_SLACK = 64
+_NAMED_GROUP = regex.compile(r"\(\?P<([A-Za-z_][A-Za-z0-9_]*)>")
+_NAMED_BACKREF = regex.compile(r"\(\?P=[A-Za-z_][A-Za-z0-9_]*\)")
+
+
+@dataclass(frozen=True, slots=True)
+class RawMatch:
+    """A confirmed match of one rule: byte offsets in the blob and the secret's span."""
+
+    rule_index: int
+    start: int
+    end: int
+    secret_start: int
+    secret_end: int
+    line: int
+    column: int
+    groups: tuple[tuple[str, bytes], ...] = ()
+
+    def group(self, name: str) -> bytes | None:
+        for key, value in self.groups:
+            if key == name:
+                return value
+        return None
+
+
+def to_hyperscan(pattern: str) -> bytes:
+    """Translate Python-regex syntax to what hyperscan's parser takes (named groups are PCRE style)."""
+    converted = _NAMED_GROUP.sub(r"(?<\1>", pattern)
+    converted = _NAMED_BACKREF.sub("", converted)
+    return converted.encode()
+
+
+def rules_digest(rules: Sequence[Rule]) -> str:
+    """Identifies a compiled database: changes whenever any pattern or the rule order changes."""
+    digest = hashlib.sha256()
+    for rule in rules:
+        digest.update(rule.id.encode() + b"\x00" + rule.pattern.encode() + b"\x01")
+    if HAVE_HYPERSCAN:
+        digest.update(b"hyperscan")
+    return digest.hexdigest()[:32]
+
+
+def compile_database(rules: Sequence[Rule]) -> bytes:
+    """Compile every rule into one serialised hyperscan database. Names the rule that fails."""
+    assert hyperscan is not None
+    expressions = [to_hyperscan(rule.pattern) for rule in rules]
+    flags = [hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_ALLOWEMPTY] * len(rules)
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    try:
+        database.compile(expressions=expressions, ids=list(range(len(rules))), elements=len(rules), flags=flags)
+    except hyperscan.error:
+        for rule, expression in zip(rules, expressions, strict=True):
+            single = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            try:
+                single.compile(expressions=[expression], ids=[0], elements=1, flags=[flags[0]])
+            except hyperscan.error as exc:
+                raise RuleError(
+                    f"{rule.file}: rule {rule.id!r}: the multi-pattern prefilter cannot compile it: {exc}."
+                ) from None
+        raise
+    return bytes(hyperscan.dumpb(database))
+
+
+class Engine:
+    """Scans bytes with a fixed set of rules. Build once per process; `scan` is re-entrant per thread."""
+
+    def __init__(self, rules: Sequence[Rule], database: bytes | None = None) -> None:
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        self._patterns = [rule.compiled() for rule in self.rules]
+        self._secret_groups = [rule.secret_group for rule in self.rules]
+        self._spans = [rule.max_span for rule in self.rules]
+        self._group_names = [tuple(p.groupindex) for p in self._patterns]
+        self._database = None
+        self._keyword_index: regex.Pattern[bytes] | None = None
+        self._keyword_rules: dict[bytes, list[int]] = {}
+        if not self.rules:
+            return
+        if HAVE_HYPERSCAN:
+            blob = database if database is not None else compile_database(self.rules)
+            self._database = hyperscan.loadb(blob, hyperscan.HS_MODE_BLOCK)
+            self._database.scratch = hyperscan.Scratch(self._database)
+        else:  # pragma: no cover
+            self._build_keyword_index()
+
+    def _build_keyword_index(self) -> None:
+        for index, rule in enumerate(self.rules):
+            for keyword in rule.keywords:
+                self._keyword_rules.setdefault(keyword.encode(), []).append(index)
+        alternation = b"|".join(regex.escape(k) for k in sorted(self._keyword_rules, key=len, reverse=True))
+        self._keyword_index = regex.compile(b"(?i)(?:" + alternation + b")")
+
+    def candidate_windows(self, data: bytes) -> dict[int, list[tuple[int, int]]]:
+        """For each rule that may match, the merged byte windows where its matches can lie."""
+        if self._database is not None:
+            ends: dict[int, list[int]] = {}
+
+            def on_match(rule_index: int, _from: int, to: int, _flags: int, _context: object) -> None:
+                bucket = ends.get(rule_index)
+                if bucket is None:
+                    ends[rule_index] = [to]
+                else:
+                    bucket.append(to)
+
+            self._database.scan(data, match_event_handler=on_match)
+            windows: dict[int, list[tuple[int, int]]] = {}
+            for rule_index, offsets in ends.items():
+                span = self._spans[rule_index]
+                merged: list[tuple[int, int]] = []
+                for end in offsets:  # hyperscan reports in increasing end order
+                    start = max(0, end - span)
+                    if merged and start <= merged[-1][1]:
+                        merged[-1] = (merged[-1][0], end + _WINDOW_SLACK)
+                    else:
+                        merged.append((start, end + _WINDOW_SLACK))
+                windows[rule_index] = merged
+            return windows
+        assert self._keyword_index is not None  # pragma: no cover
+        candidates: set[int] = set()  # pragma: no cover
+        for hit in self._keyword_index.finditer(data):  # pragma: no cover
+            candidates.update(self._keyword_rules.get(hit.group().lower(), ()))
+        return {index: [(0, len(data))] for index in candidates}  # pragma: no cover
+
+    def scan(self, data: bytes, first_line: int = 1) -> list[RawMatch]:
+        """Every confirmed match of every rule in `data`, ordered by offset."""
+        if not self.rules or not data:
+            return []
+        windows = self.candidate_windows(data)
+        if not windows:
+            return []
+        found: dict[tuple[int, int, int], regex.Match[bytes]] = {}
+        size = len(data)
+        for rule_index, spans in windows.items():
+            pattern = self._patterns[rule_index]
+            for start, end in spans:
+                for match in pattern.finditer(data, start, min(end, size)):
+                    if match.end() == match.start():
+                        continue
+                    found.setdefault((match.start(), match.end(), rule_index), match)
+        if not found:
+            return []
+        return self._to_raw(data, found, first_line)
+
+    def _to_raw(
+        self, data: bytes, found: dict[tuple[int, int, int], regex.Match[bytes]], first_line: int
+    ) -> list[RawMatch]:
+        newlines = _LineIndex(data)
+        results: list[RawMatch] = []
+        for (start, end, rule_index), match in sorted(found.items(), key=lambda item: item[0]):
+            group = self._secret_groups[rule_index]
+            secret_start, secret_end = match.span(group)
+            if secret_start < 0:  # the secret group did not take part in this match
+                secret_start, secret_end = start, end
+            line, column = newlines.position(secret_start)
+            names = self._group_names[rule_index]
+            groups = tuple((name, match.group(name)) for name in names if match.group(name) is not None)
+            results.append(
+                RawMatch(
+                    rule_index=rule_index,
+                    start=start,
+                    end=end,
+                    secret_start=secret_start,
+                    secret_end=secret_end,
+                    line=first_line + line,
+                    column=column,
+                    groups=groups,
+                )
+            )
+        return results
+
+
+class _LineIndex:
+    """Line and column (1-based column, 0-based line offset) of byte offsets, computed lazily."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._starts: list[int] | None = None
+
+    def position(self, offset: int) -> tuple[int, int]:
+        if self._starts is None:
+            if len(self._data) < 65536:
+                line_start = self._data.rfind(b"\n", 0, offset) + 1
+                return self._data.count(b"\n", 0, offset), offset - line_start + 1
+            self._starts = [0]
+            find = self._data.find
+            position = find(b"\n")
+            while position != -1:
+                self._starts.append(position + 1)
+                position = find(b"\n", position + 1)
+        line = bisect.bisect_right(self._starts, offset) - 1
+        return line, offset - self._starts[line] + 1

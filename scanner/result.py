@@ -1,0 +1,42 @@
+"""What a finished scan hands to reports and the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from scanner.model import Finding, Skipped
+
+
+@dataclass(frozen=True)
+class ScanStats:
+    blobs: int = 0
+    bytes: int = 0
+    duration_seconds: float = 0.0
+    rules: int = 0
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """`findings` are reported; `suppressed` were silenced by a named filter, allowlist or triage."""
+
+    targets: tuple[str, ...]
+    started_at: datetime
+    findings: tuple[Finding, ...] = ()
+    suppressed: tuple[Finding, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    stats: ScanStats = field(default_factory=ScanStats)
+    notes: tuple[str, ...] = ()
+    scan_id: int | None = None
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """How findings are shown. Secrets appear in clear only with show_secrets."""
+
+    show_secrets: bool = False
+    show_suppressed: bool = False

@@ -1,0 +1,81 @@
+"""The source interface: plan cheaply in the parent process, read in the workers.
+
+A `Source` enumerates `WorkUnit`s (and `Skipped` inputs it can already tell are unscannable).
+A `WorkUnit` is a small picklable value (paths, object ids) whose `read()` runs in a worker process
+(later a Dask worker) and yields `Blob`s and `Skipped`s. Sources never know about rules, findings or
+reports; the engine never knows where bytes came from. New sources (git history, container images,
+AMIs, remote repositories) plug in here without touching the engine or the pipeline.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from scanner.model import Blob, Skipped
+
+# A file (or git blob) larger than this is read in chunks of CHUNK_SIZE overlapping by CHUNK_OVERLAP
+# bytes, so memory stays bounded and a secret across a chunk boundary is still found whole.
+CHUNK_SIZE = 8 * 1024 * 1024
+CHUNK_OVERLAP = 8 * 1024
+
+
+class SourceError(Exception):
+    """The source cannot be scanned at all (missing path, not a repository...). Full sentence."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds every source honours. A value over a limit becomes a Skipped with the reason."""
+
+    max_file_size: int = 2 * 1024**3
+    max_archive_depth: int = 4
+    max_archive_members: int = 10_000
+    max_expanded_bytes: int = 256 * 1024**2
+    max_expansion_ratio: int = 200
+    decode_base64: bool = True
+    follow_symlinks: bool = False
+
+
+class WorkUnit(ABC):
+    """A picklable batch of work. `size` is in bytes (for progress), `count` in blobs."""
+
+    size: int
+    count: int
+
+    @abstractmethod
+    def read(self, limits: Limits) -> Iterator[Blob | Skipped]:
+        """Yield the blobs of this unit; failures become Skipped values, never exceptions."""
+
+
+class Source(ABC):
+    """Something the user asked to scan."""
+
+    @property
+    @abstractmethod
+    def description(self) -> str:
+        """What is scanned, for people (`directory ./src`, `git repository ./repo (all refs)`)."""
+
+    @abstractmethod
+    def plan(self, limits: Limits) -> Iterator[WorkUnit | Skipped]:
+        """Enumerate the work cheaply (no content reads beyond what is needed to plan)."""
+
+
+def iter_chunks(read: Callable[[int], bytes]) -> Iterator[tuple[int, bytes]]:
+    """Read a stream through `read(n)` in chunks that overlap by CHUNK_OVERLAP bytes.
+
+    Yields (first_line, chunk): the line number of the chunk's first byte, so findings keep true
+    line numbers. A match inside an overlap is seen twice; the detector's de-duplication by
+    fingerprint and position keeps one.
+    """
+    first_line = 1
+    carry = b""
+    while True:
+        block = read(CHUNK_SIZE)
+        if not block:
+            return
+        chunk = carry + block
+        yield first_line, chunk
+        carry = chunk[-CHUNK_OVERLAP:] if len(chunk) > CHUNK_OVERLAP else chunk
+        first_line += chunk.count(b"\n", 0, len(chunk) - len(carry))
