@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from scanner.model import Finding, Skipped
+from scanner.rules import Rule
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class ScanResult:
     stats: ScanStats = field(default_factory=ScanStats)
     notes: tuple[str, ...] = ()
     scan_id: int | None = None
+    rules: tuple[Rule, ...] = ()  # the rules that were enabled (SARIF and text reports describe them)
 
     @property
     def clean(self) -> bool:

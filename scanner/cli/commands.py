@@ -1,0 +1,10 @@
+"""Every top-level command, in the order `keysweep --help` lists them. Add new commands here."""
+
+from __future__ import annotations
+
+import click
+
+
+def all_commands() -> list[click.Command]:
+    commands: list[click.Command] = []
+    return commands
