@@ -23,7 +23,7 @@ class Detector:
         self.rules = engine.rules
 
     def findings(self, blob: Blob) -> list[Finding]:
-        raw = self.engine.scan(blob.data, blob.first_line)
+        raw = self.engine.scan(blob.data, blob.first_line, blob.first_column)
         if not raw:
             return []
         rules = self.rules

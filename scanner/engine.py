@@ -79,7 +79,9 @@ def compile_database(rules: Sequence[Rule]) -> bytes:
     flags = [hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_ALLOWEMPTY] * len(rules)
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     try:
-        database.compile(expressions=expressions, ids=list(range(len(rules))), elements=len(rules), flags=flags)
+        database.compile(
+            expressions=expressions, ids=list(range(len(rules))), elements=len(rules), flags=flags
+        )
     except hyperscan.error:
         for rule, expression in zip(rules, expressions, strict=True):
             single = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
@@ -152,7 +154,7 @@ class Engine:
             candidates.update(self._keyword_rules.get(hit.group().lower(), ()))
         return {index: [(0, len(data))] for index in candidates}  # pragma: no cover
 
-    def scan(self, data: bytes, first_line: int = 1) -> list[RawMatch]:
+    def scan(self, data: bytes, first_line: int = 1, first_column: int = 1) -> list[RawMatch]:
         """Every confirmed match of every rule in `data`, ordered by offset."""
         if not self.rules or not data:
             return []
@@ -170,10 +172,14 @@ class Engine:
                     found.setdefault((match.start(), match.end(), rule_index), match)
         if not found:
             return []
-        return self._to_raw(data, found, first_line)
+        return self._to_raw(data, found, first_line, first_column)
 
     def _to_raw(
-        self, data: bytes, found: dict[tuple[int, int, int], regex.Match[bytes]], first_line: int
+        self,
+        data: bytes,
+        found: dict[tuple[int, int, int], regex.Match[bytes]],
+        first_line: int,
+        first_column: int,
     ) -> list[RawMatch]:
         newlines = _LineIndex(data)
         results: list[RawMatch] = []
@@ -183,6 +189,8 @@ class Engine:
             if secret_start < 0:  # the secret group did not take part in this match
                 secret_start, secret_end = start, end
             line, column = newlines.position(secret_start)
+            if line == 0:
+                column += first_column - 1
             names = self._group_names[rule_index]
             groups = tuple((name, match.group(name)) for name in names if match.group(name) is not None)
             results.append(

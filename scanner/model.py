@@ -77,7 +77,8 @@ class Blob:
 
     `encoding` records the decoding chain that produced these bytes from the original
     (e.g. ("base64",) or ("gzip",)); empty for raw content.
-    `first_line` is the line number of the first byte (chunks of huge files start further down).
+    `first_line` and `first_column` locate the first byte (chunks of huge files start further down,
+    possibly in the middle of a long line).
     `anchor`, when set, is the (line, column) in the parent blob that every match in this blob is
     reported at: used for values decoded in place (a base64 string on line 12 of a YAML file).
     """
@@ -87,6 +88,7 @@ class Blob:
     encoding: tuple[str, ...] = ()
     first_line: int = 1
     anchor: tuple[int, int] | None = None
+    first_column: int = 1
 
 
 class SkipReason(StrEnum):

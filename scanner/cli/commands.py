@@ -6,5 +6,7 @@ import click
 
 
 def all_commands() -> list[click.Command]:
-    commands: list[click.Command] = []
+    from scanner.cli.scan import scan_command
+
+    commands: list[click.Command] = [scan_command]
     return commands

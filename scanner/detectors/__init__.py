@@ -1,1 +1,1 @@
-"""Code detectors: only where a regular expression cannot do the job (pairing an AWS key id with its secret)."""
+"""Code detectors, only where a regular expression cannot do the job (pairing a key id with its secret)."""

@@ -67,7 +67,9 @@ def pair_secrets(
             named = named_secrets[best[1]]
             used.add(best[1])
             pairings[key_index] = Pairing(
-                named.secret_start, named.secret_end, data[named.secret_start : named.secret_end].decode("latin-1")
+                named.secret_start,
+                named.secret_end,
+                data[named.secret_start : named.secret_end].decode("latin-1"),
             )
             continue
         window_start = max(0, key.start - PAIRING_DISTANCE)

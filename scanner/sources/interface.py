@@ -48,6 +48,10 @@ class WorkUnit(ABC):
     def read(self, limits: Limits) -> Iterator[Blob | Skipped]:
         """Yield the blobs of this unit; failures become Skipped values, never exceptions."""
 
+    @abstractmethod
+    def failed(self, reason: str) -> list[Skipped]:
+        """What to report for this unit's blobs if reading or scanning it failed as a whole."""
+
 
 class Source(ABC):
     """Something the user asked to scan."""
@@ -62,20 +66,26 @@ class Source(ABC):
         """Enumerate the work cheaply (no content reads beyond what is needed to plan)."""
 
 
-def iter_chunks(read: Callable[[int], bytes]) -> Iterator[tuple[int, bytes]]:
+def iter_chunks(read: Callable[[int], bytes]) -> Iterator[tuple[int, int, bytes]]:
     """Read a stream through `read(n)` in chunks that overlap by CHUNK_OVERLAP bytes.
 
-    Yields (first_line, chunk): the line number of the chunk's first byte, so findings keep true
-    line numbers. A match inside an overlap is seen twice; the detector's de-duplication by
-    fingerprint and position keeps one.
+    Yields (first_line, first_column, chunk): where the chunk's first byte stands, so findings keep
+    true positions. A match inside an overlap is seen twice; de-duplication by fingerprint and
+    position keeps one.
     """
-    first_line = 1
+    first_line, first_column = 1, 1
     carry = b""
     while True:
         block = read(CHUNK_SIZE)
         if not block:
             return
         chunk = carry + block
-        yield first_line, chunk
-        carry = chunk[-CHUNK_OVERLAP:] if len(chunk) > CHUNK_OVERLAP else chunk
-        first_line += chunk.count(b"\n", 0, len(chunk) - len(carry))
+        yield first_line, first_column, chunk
+        carry_start = len(chunk) - CHUNK_OVERLAP if len(chunk) > CHUNK_OVERLAP else 0
+        carry = chunk[carry_start:]
+        newlines = chunk.count(b"\n", 0, carry_start)
+        if newlines:
+            first_line += newlines
+            first_column = carry_start - chunk.rfind(b"\n", 0, carry_start)
+        else:
+            first_column += carry_start

@@ -1,0 +1,161 @@
+"""`.keysweep.toml`: which rules run, custom rules, and allowlists.
+
+[rules]
+disable = ["generic-password"]          # built-in rules to turn off
+enable = ["some-default-off-rule"]      # rules shipped disabled to turn on
+
+[[custom_rules]]                        # same keys as the files in patterns/
+id = "acme-internal-token"
+...
+
+[allowlist]                             # applies to every rule
+description = "fixtures"
+paths = ['''^tests/fixtures/''']        # regexes over the path (archive members: outer.zip!inner)
+values = ["AKIAZ2X7QK4MNB5RT6UV"]       # exact values (a key id, a secret)
+regexes = ['''^dev-''']                 # regexes over the secret
+
+[[allowlists]]                          # per-rule allowlists
+rules = ["generic-password"]
+paths = ['''\\.md$''']
+
+[limits]
+max_file_size = "512MB"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import regex
+
+from scanner.policy import Allowlist, Policy
+from scanner.rules import Rule, RuleError, check_unique, load_builtin_rules, rule_from_table
+
+CONFIG_NAME = ".keysweep.toml"
+_SIZE = regex.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?I?B?)?\s*$", regex.IGNORECASE)
+_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+class ConfigError(Exception):
+    """The configuration is invalid. The message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Config:
+    source: str | None = None
+    disabled: frozenset[str] = frozenset()
+    enabled: frozenset[str] = frozenset()
+    custom_rules: tuple[Rule, ...] = ()
+    policy: Policy = field(default_factory=Policy)
+    max_file_size: int | None = None
+
+    def select_rules(self, builtin: Iterable[Rule], extra_disabled: Iterable[str] = ()) -> list[Rule]:
+        """The enabled rules: built-in defaults, plus enabled, minus disabled, plus custom."""
+        builtin = list(builtin)
+        known = {rule.id for rule in builtin} | {rule.id for rule in self.custom_rules}
+        disabled = self.disabled | frozenset(extra_disabled)
+        unknown = sorted((disabled | self.enabled) - known)
+        if unknown:
+            raise ConfigError(
+                f"{self.source or 'command line'}: unknown rule id(s): {', '.join(unknown)} "
+                "(see `keysweep rules` for the list)."
+            )
+        chosen = [r for r in builtin if (r.default_enabled or r.id in self.enabled) and r.id not in disabled]
+        chosen.extend(r for r in self.custom_rules if r.id not in disabled)
+        return chosen
+
+
+def parse_size(text: str | int, where: str) -> int:
+    if isinstance(text, int):
+        return text
+    match = _SIZE.match(text)
+    if not match:
+        raise ConfigError(f"{where}: {text!r} is not a size (try 100MB, 2GB).")
+    number, unit = match.groups()
+    return int(float(number) * _UNITS[(unit or "").upper()[:1]])
+
+
+def _strings(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: `{key}` must be a list of strings.")
+    return tuple(value)
+
+
+def _allowlist(table: Mapping[str, Any], name: str, where: str) -> Allowlist:
+    unknown = set(table) - {"description", "paths", "values", "regexes", "rules"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}.")
+    allowlist = Allowlist(
+        name=name,
+        paths=_strings(table, "paths", where),
+        values=_strings(table, "values", where),
+        regexes=_strings(table, "regexes", where),
+        rule_ids=_strings(table, "rules", where),
+        description=str(table.get("description", "")),
+    )
+    for pattern in allowlist.paths + allowlist.regexes:
+        try:
+            regex.compile(pattern)
+        except regex.error as exc:
+            raise ConfigError(f"{where}: the regex {pattern!r} does not compile: {exc}.") from None
+    return allowlist
+
+
+def parse_config(text: str, source: str) -> Config:
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}.") from None
+    unknown = set(document) - {"rules", "custom_rules", "allowlist", "allowlists", "limits"}
+    if unknown:
+        raise ConfigError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}.")
+    rules_table = document.get("rules", {})
+    custom: list[Rule] = []
+    try:
+        for table in document.get("custom_rules", []):
+            custom.append(rule_from_table(table, source))
+        check_unique([*load_builtin_rules(), *custom])
+    except RuleError as exc:
+        raise ConfigError(str(exc)) from None
+    allowlists: list[Allowlist] = []
+    if "allowlist" in document:
+        allowlists.append(_allowlist(document["allowlist"], "allowlist", f"{source} [allowlist]"))
+    for index, table in enumerate(document.get("allowlists", []), start=1):
+        allowlists.append(_allowlist(table, f"allowlists[{index}]", f"{source} [[allowlists]] #{index}"))
+    limits = document.get("limits", {})
+    max_file_size = None
+    if "max_file_size" in limits:
+        max_file_size = parse_size(limits["max_file_size"], f"{source} [limits] max_file_size")
+    return Config(
+        source=source,
+        disabled=frozenset(_strings(rules_table, "disable", f"{source} [rules]")),
+        enabled=frozenset(_strings(rules_table, "enable", f"{source} [rules]")),
+        custom_rules=tuple(custom),
+        policy=Policy(allowlists=tuple(allowlists)),
+        max_file_size=max_file_size,
+    )
+
+
+def load_config(explicit: Path | None, roots: Iterable[Path]) -> Config:
+    """`--config FILE` if given, else `.keysweep.toml` in the first scanned directory, else defaults."""
+    candidates = [explicit] if explicit else [root / CONFIG_NAME for root in roots if root.is_dir()][:1]
+    for path in candidates:
+        if path is None:
+            continue
+        if not path.is_file():
+            if explicit:
+                raise ConfigError(f"{path}: no such configuration file.")
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read the configuration: {exc}.") from None
+        return parse_config(text, str(path))
+    return Config()

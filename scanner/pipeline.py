@@ -1,0 +1,245 @@
+"""Run a scan: plan the sources, ship work units to a process pool driven by asyncio, gather results.
+
+Workers are forked once with the rules, the compiled database and the policy, so each unit costs one
+pickled value out (paths or object ids) and its findings back. Small scans skip the pool entirely:
+process start-up would cost more than the work. A unit that fails as a whole (a bug, a crashed
+worker) becomes Skipped values with the reason; the scan goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Protocol
+
+from scanner.decode import expand
+from scanner.detect import Detector
+from scanner.engine import Engine
+from scanner.model import Finding, Skipped, TriageStatus
+from scanner.policy import Policy
+from scanner.result import ScanResult, ScanStats
+from scanner.rulecache import compiled_database
+from scanner.rules import Rule
+from scanner.sources.interface import Limits, Source, WorkUnit
+
+# Below this many planned bytes the scan runs in this process: forking workers would cost more.
+IN_PROCESS_BYTES = 24 * 1024 * 1024
+
+
+class Progress(Protocol):
+    def planned(self, blobs: int, size: int) -> None: ...
+
+    def advanced(self, blobs: int, size: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    rules: tuple[Rule, ...]
+    policy: Policy = field(default_factory=Policy)
+    limits: Limits = field(default_factory=Limits)
+    workers: int = 0  # 0: one per core
+    decode: bool = True
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+@dataclass(frozen=True)
+class UnitOutcome:
+    findings: tuple[Finding, ...]
+    skipped: tuple[Skipped, ...]
+    blobs: int
+    size: int
+
+
+class _WorkerState:
+    def __init__(self, rules: Sequence[Rule], database: bytes | None, settings: ScanSettings) -> None:
+        self.detector = Detector(Engine(rules, database), settings.policy)
+        self.limits = settings.limits
+        self.decode = settings.decode
+
+
+_STATE: _WorkerState | None = None
+
+
+def _init_worker(rules: Sequence[Rule], database: bytes | None, settings: ScanSettings) -> None:
+    global _STATE
+    _STATE = _WorkerState(rules, database, settings)
+
+
+def _scan_unit_in_worker(unit: WorkUnit) -> UnitOutcome:
+    assert _STATE is not None, "worker not initialised"
+    return scan_unit(unit, _STATE)
+
+
+def scan_unit(unit: WorkUnit, state: _WorkerState) -> UnitOutcome:
+    """Read a unit, decode each blob, detect. Never raises: a failure becomes Skipped values."""
+    findings: list[Finding] = []
+    skipped: list[Skipped] = []
+    seen: set[tuple[object, ...]] = set()
+    blobs = 0
+    size = 0
+    detector = state.detector
+    try:
+        for item in unit.read(state.limits):
+            if isinstance(item, Skipped):
+                skipped.append(item)
+                continue
+            if item.first_line == 1 and item.first_column == 1:
+                blobs += 1
+            size += len(item.data)
+            derived = expand(item, state.limits) if state.decode else (item,)
+            for blob in derived:
+                if isinstance(blob, Skipped):
+                    skipped.append(blob)
+                    continue
+                for finding in detector.findings(blob):
+                    key = (
+                        finding.fingerprint,
+                        finding.location,
+                        finding.line,
+                        finding.column,
+                        finding.rule_id,
+                    )
+                    if key not in seen:
+                        seen.add(key)
+                        findings.append(finding)
+    except Exception as exc:  # a bug must not lose the rest of the scan
+        skipped.extend(unit.failed(f"scanning failed: {type(exc).__name__}: {exc}."))
+    return UnitOutcome(tuple(findings), tuple(skipped), blobs, size)
+
+
+async def run_scan(
+    sources: Sequence[Source],
+    settings: ScanSettings,
+    progress: Progress | None = None,
+) -> ScanResult:
+    started_at = datetime.now(UTC)
+    clock = time.perf_counter()
+    units: list[WorkUnit] = []
+    skipped: list[Skipped] = []
+    for source in sources:
+        for item in await asyncio.to_thread(lambda s=source: list(s.plan(settings.limits))):
+            (skipped if isinstance(item, Skipped) else units).append(item)  # type: ignore[arg-type]
+    total_bytes = sum(unit.size for unit in units)
+    if progress:
+        progress.planned(sum(unit.count for unit in units), total_bytes)
+    database = compiled_database(settings.rules)
+    outcomes: list[UnitOutcome] = []
+    if total_bytes < IN_PROCESS_BYTES or settings.worker_count == 1 or len(units) < 2:
+        state = _WorkerState(settings.rules, database, settings)
+        for unit in units:
+            outcome = await asyncio.to_thread(scan_unit, unit, state)
+            outcomes.append(outcome)
+            if progress:
+                progress.advanced(unit.count, unit.size)
+    else:
+        outcomes = await _scan_in_pool(units, settings, database, progress)
+    findings: list[Finding] = []
+    suppressed: list[Finding] = []
+    blobs = 0
+    size = 0
+    for outcome in outcomes:
+        for finding in outcome.findings:
+            (suppressed if finding.suppressed_by else findings).append(finding)
+        skipped.extend(outcome.skipped)
+        blobs += outcome.blobs
+        size += outcome.size
+    return ScanResult(
+        targets=tuple(source.description for source in sources),
+        started_at=started_at,
+        findings=tuple(sorted(findings, key=_order)),
+        suppressed=tuple(sorted(suppressed, key=_order)),
+        skipped=tuple(skipped),
+        stats=ScanStats(
+            blobs=blobs, bytes=size, duration_seconds=time.perf_counter() - clock, rules=len(settings.rules)
+        ),
+        rules=settings.rules,
+    )
+
+
+def _order(finding: Finding) -> tuple[object, ...]:
+    location = finding.location
+    return (
+        location.origin,
+        location.path,
+        location.commit or "",
+        finding.line,
+        finding.column,
+        finding.rule_id,
+    )
+
+
+def _new_pool(settings: ScanSettings, database: bytes | None) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        max_workers=settings.worker_count,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_init_worker,
+        initargs=(settings.rules, database, settings),
+    )
+
+
+async def _scan_in_pool(
+    units: list[WorkUnit], settings: ScanSettings, database: bytes | None, progress: Progress | None
+) -> list[UnitOutcome]:
+    """Scan units in worker processes. A crashed worker breaks the pool: it is replaced and the units
+    that were in flight are retried once; a unit that breaks a pool twice is reported as skipped."""
+    loop = asyncio.get_running_loop()
+    outcomes: list[UnitOutcome] = []
+    in_flight = asyncio.Semaphore(settings.worker_count * 3)
+    pools: list[Executor] = [_new_pool(settings, database)]
+    replacing = asyncio.Lock()
+
+    async def one(unit: WorkUnit) -> None:
+        async with in_flight:
+            outcome = None
+            for _attempt in range(2):
+                pool = pools[-1]
+                try:
+                    outcome = await loop.run_in_executor(pool, _scan_unit_in_worker, unit)
+                    break
+                except BrokenProcessPool:
+                    async with replacing:
+                        if pools[-1] is pool:
+                            pool.shutdown(wait=False, cancel_futures=True)
+                            pools.append(_new_pool(settings, database))
+            if outcome is None:
+                outcome = UnitOutcome(
+                    (), tuple(unit.failed("a worker process died while scanning it.")), 0, 0
+                )
+            outcomes.append(outcome)
+            if progress:
+                progress.advanced(unit.count, unit.size)
+
+    try:
+        await asyncio.gather(*(one(unit) for unit in _largest_first(units)))
+    finally:
+        for pool in pools:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return outcomes
+
+
+def _largest_first(units: Iterable[WorkUnit]) -> list[WorkUnit]:
+    """Big units first so the last unit to finish is a small one and both cores end together."""
+    return sorted(units, key=lambda unit: unit.size, reverse=True)
+
+
+def apply_triage(result: ScanResult, statuses: Mapping[str, TriageStatus]) -> ScanResult:
+    """Findings triaged as false positive or accepted risk move to `suppressed`, naming the status."""
+    kept: list[Finding] = []
+    silenced: list[Finding] = list(result.suppressed)
+    for finding in result.findings:
+        status = statuses.get(finding.fingerprint)
+        if status is not None and status.silences:
+            silenced.append(finding.suppressed(f"triage:{status.value}"))
+        else:
+            kept.append(finding)
+    return replace(result, findings=tuple(kept), suppressed=tuple(sorted(silenced, key=_order)))

@@ -1,0 +1,51 @@
+"""Cache of compiled hyperscan databases, keyed by the digest of the enabled rules.
+
+Compiling a few hundred rules takes a noticeable fraction of a second; a CI step runs keysweep on
+every push, so the compiled database is kept in the user's cache directory and reused until the
+rules (built-in, custom or enabled set) change. A cache that cannot be read or written is ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from platformdirs import user_cache_dir
+
+from scanner.engine import HAVE_HYPERSCAN, Engine, compile_database, rules_digest
+from scanner.rules import Rule
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("KEYSWEEP_CACHE_DIR") or user_cache_dir("keysweep", appauthor=False))
+
+
+def compiled_database(rules: Sequence[Rule]) -> bytes | None:
+    """The serialised database for `rules`, from the cache or freshly compiled (and cached)."""
+    if not HAVE_HYPERSCAN or not rules:
+        return None
+    path = cache_dir() / f"rules-{rules_digest(rules)}.hsdb"
+    try:
+        return path.read_bytes()
+    except OSError:
+        pass
+    database = compile_database(rules)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:
+            handle.write(database)
+        os.replace(handle.name, path)
+    except OSError:
+        pass
+    return database
+
+
+def build_engine(rules: Sequence[Rule]) -> Engine:
+    database = compiled_database(rules)
+    try:
+        return Engine(rules, database)
+    except Exception:
+        # A cached database from another hyperscan build: compile afresh rather than fail.
+        return Engine(rules, compile_database(rules) if database is not None else None)
