@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -157,5 +157,22 @@ def load_config(explicit: Path | None, roots: Iterable[Path]) -> Config:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot read the configuration: {exc}.") from None
-        return parse_config(text, str(path))
+        config = parse_config(text, str(path))
+        return _allow_the_config_file_itself(config, path, roots)
     return Config()
+
+
+def _allow_the_config_file_itself(config: Config, path: Path, roots: Iterable[Path]) -> Config:
+    """The configuration holds custom rules' examples and allowlisted values: findings in it are
+    suppressed by a named allowlist (`config-file`), visible with --show-suppressed."""
+    resolved = path.resolve()
+    for root in roots:
+        try:
+            relative = resolved.relative_to(root.resolve())
+        except ValueError:
+            continue
+        pattern = "^" + regex.escape(relative.as_posix()) + "$"
+        allowlist = Allowlist(name="config-file", paths=(pattern,), description="keysweep's own configuration")
+        policy = Policy(config.policy.allowlists + (allowlist,), config.policy.allowed_fingerprints)
+        return replace(config, policy=policy)
+    return config

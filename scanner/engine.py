@@ -25,7 +25,7 @@ try:  # pragma: no cover - exercised implicitly on platforms with hyperscan
 
     HAVE_HYPERSCAN = True
 except ImportError:  # pragma: no cover
-    hyperscan = None
+    hyperscan = None  # type: ignore[assignment]
     HAVE_HYPERSCAN = False
 
 # Extra bytes searched past the last reported end offset: harmless (regex confirms) and it keeps a

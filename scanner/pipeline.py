@@ -127,8 +127,11 @@ async def run_scan(
     units: list[WorkUnit] = []
     skipped: list[Skipped] = []
     for source in sources:
-        for item in await asyncio.to_thread(lambda s=source: list(s.plan(settings.limits))):
-            (skipped if isinstance(item, Skipped) else units).append(item)  # type: ignore[arg-type]
+        for item in await asyncio.to_thread(_plan, source, settings.limits):
+            if isinstance(item, Skipped):
+                skipped.append(item)
+            else:
+                units.append(item)
     total_bytes = sum(unit.size for unit in units)
     if progress:
         progress.planned(sum(unit.count for unit in units), total_bytes)
@@ -164,6 +167,10 @@ async def run_scan(
         ),
         rules=settings.rules,
     )
+
+
+def _plan(source: Source, limits: Limits) -> list[WorkUnit | Skipped]:
+    return list(source.plan(limits))
 
 
 def _order(finding: Finding) -> tuple[object, ...]:

@@ -6,7 +6,8 @@ import click
 
 
 def all_commands() -> list[click.Command]:
+    from scanner.cli.findings import findings_command, triage_command
     from scanner.cli.scan import scan_command
 
-    commands: list[click.Command] = [scan_command]
+    commands: list[click.Command] = [scan_command, findings_command, triage_command]
     return commands

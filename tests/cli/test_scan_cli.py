@@ -84,8 +84,10 @@ def test_usage_and_config_errors_exit_2(tmp_path: Path, keysweep: Keysweep) -> N
 
 
 def test_an_unusable_database_exits_3_with_one_line(tmp_path: Path, keysweep: Keysweep) -> None:
-    (tmp_path / "db-is-a-directory").mkdir()
-    run = keysweep("scan", tmp_path, "-q", "--db", tmp_path / "db-is-a-directory")
+    corrupt = tmp_path / "corrupt.db"
+    corrupt.write_bytes(bytes(range(256)) * 64)
+    (tmp_path / "src").mkdir()
+    run = keysweep("scan", tmp_path / "src", "-q", "--db", corrupt)
     assert run.code == 3, run.stderr
     assert "Traceback" not in run.stderr and run.stderr.count("error:") == 1
 
@@ -136,7 +138,7 @@ def test_a_key_copied_into_five_files_is_one_stored_finding_with_five_locations(
     for index in range(5):
         (tmp_path / f"copy{index}.env").write_text(f"AWS_ACCESS_KEY_ID={KEY_ID}\n")
     assert keysweep("scan", tmp_path, "-q").code == 1
-    stored = json.loads(keysweep("findings", "--format", "json").stdout)
+    stored = json.loads(keysweep("findings", "--format", "json").stdout)["findings"]
     assert len(stored) == 1
     assert stored[0]["key_id"] == KEY_ID and len(stored[0]["locations"]) == 5
 
@@ -150,7 +152,7 @@ def test_triage_survives_rescans_and_silences_false_positives(tmp_path: Path, ke
     rescan = keysweep("scan", tmp_path, "-q", "-f", "json", "--show-suppressed")
     assert rescan.code == 0
     assert json.loads(rescan.stdout)["suppressed"][0]["suppressed_by"] == "triage:false_positive"
-    stored = json.loads(keysweep("findings", "--format", "json").stdout)
+    stored = json.loads(keysweep("findings", "--format", "json").stdout)["findings"]
     assert stored[0]["status"] == "false_positive"
 
 

@@ -1,0 +1,79 @@
+"""JSON (one document) and JSON Lines (one object per line, streamable) reports.
+
+Both print the records of scanner.report.records, so a field added there appears here unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from scanner import __version__
+from scanner.report.interface import Reporter, ReportError
+from scanner.report.records import (
+    finding_record,
+    ordered,
+    ordered_skipped,
+    scan_record,
+    skipped_record,
+    summary_record,
+)
+from scanner.result import OutputOptions, ScanResult
+
+# The version of the document layout below; bumped when a field is renamed or removed.
+REPORT_VERSION = 1
+
+
+def json_document(result: ScanResult, options: OutputOptions) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "version": REPORT_VERSION,
+        "tool": {"name": "keysweep", "version": __version__},
+        "scan": scan_record(result),
+        "findings": [finding_record(f, options) for f in ordered(result.findings)],
+    }
+    if options.show_suppressed:
+        document["suppressed"] = [finding_record(f, options) for f in ordered(result.suppressed)]
+    document["skipped"] = [skipped_record(s) for s in ordered_skipped(result.skipped)]
+    document["summary"] = summary_record(result)
+    return document
+
+
+class JsonReporter(Reporter):
+    name = "json"
+    description = "One JSON document: scan, findings, skipped inputs, summary."
+
+    def write(self, result: ScanResult, options: OutputOptions, stream: TextIO) -> None:
+        text = json.dumps(json_document(result, options), indent=2, ensure_ascii=False)
+        try:
+            stream.write(text + "\n")
+        except OSError as exc:
+            raise ReportError(f"Cannot write the JSON report: {exc.strerror or exc}.") from exc
+
+
+class JsonLinesReporter(Reporter):
+    name = "jsonl"
+    description = "One JSON object per line (finding, suppressed, skipped), then a summary line."
+
+    def write(self, result: ScanResult, options: OutputOptions, stream: TextIO) -> None:
+        try:
+            for finding in ordered(result.findings):
+                _line(stream, {"type": "finding", **finding_record(finding, options)})
+            if options.show_suppressed:
+                for finding in ordered(result.suppressed):
+                    _line(stream, {"type": "suppressed", **finding_record(finding, options)})
+            for skipped in ordered_skipped(result.skipped):
+                _line(stream, {"type": "skipped", **skipped_record(skipped)})
+            summary = {
+                "type": "summary",
+                "version": REPORT_VERSION,
+                "tool": {"name": "keysweep", "version": __version__},
+                "scan": scan_record(result),
+                **summary_record(result),
+            }
+            _line(stream, summary)
+        except OSError as exc:
+            raise ReportError(f"Cannot write the JSON Lines report: {exc.strerror or exc}.") from exc
+
+
+def _line(stream: TextIO, record: dict[str, Any]) -> None:
+    stream.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")

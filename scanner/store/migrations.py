@@ -1,0 +1,227 @@
+"""The findings database schema, as a `sqlite_utils` migration set applied when a store is opened.
+
+Never edit a migration that has shipped: databases in the field have already applied it. Change the
+schema by adding a new function at the end; `KNOWN_MIGRATIONS` then tells a newer database (one with
+steps this version does not know) from an older one.
+
+Tables:
+
+    scans          one row per recorded scan: times, targets (JSON), tool version, volume, counts, status
+    findings       one row per fingerprint: rule, severity, redacted preview, AWS key id, first/last
+                   sighting, times seen, triage status (kept across rescans) with its note
+    locations      one row per distinct place a finding was seen, with the first and last scan there;
+                   unique on the place. Text columns that may be absent hold '' (so the unique index
+                   treats "no commit" as one value); `encoding` is the decoding chain joined by '+'
+    sightings      which scan saw which finding (exact `--scan` filtering, times seen)
+    skipped        per scan, every input that was not (fully) scanned, with reason and detail
+    triage_events  history of triage status changes
+
+No column ever holds a secret: fingerprints, redacted previews and AWS key ids (identifiers) only.
+`findings.key_id` is indexed so that IAM enrichment (a later table keyed by key id) can join on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+MIGRATION_SET = "keysweep"
+
+migrations = Migrations(MIGRATION_SET)
+
+# Every migration name this version knows, in order. A database that has applied a name not in
+# here was written by a newer keysweep.
+KNOWN_MIGRATIONS: list[str] = []
+
+
+def _migration(function: Callable[[Database], None]) -> Callable[[Database], None]:
+    migrations()(function)
+    KNOWN_MIGRATIONS.append(function.__name__)
+    return function
+
+
+@_migration
+def m001_scans(db: Database) -> None:
+    db.table("scans").create(
+        {
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "targets": str,
+            "tool_version": str,
+            "blobs": int,
+            "bytes": int,
+            "duration_seconds": float,
+            "rules": int,
+            "findings": int,
+            "occurrences": int,
+            "new_findings": int,
+            "suppressed": int,
+            "skipped": int,
+            "status": str,
+            "notes": str,
+        },
+        pk="id",
+        not_null=[
+            "started_at",
+            "finished_at",
+            "targets",
+            "tool_version",
+            "blobs",
+            "bytes",
+            "duration_seconds",
+            "rules",
+            "findings",
+            "occurrences",
+            "new_findings",
+            "suppressed",
+            "skipped",
+            "status",
+            "notes",
+        ],
+    )
+
+
+@_migration
+def m002_findings(db: Database) -> None:
+    findings = db.table("findings")
+    findings.create(
+        {
+            "fingerprint": str,
+            "rule_id": str,
+            "rule_name": str,
+            "severity": str,
+            "secret_preview": str,
+            "key_id": str,
+            "secret_found": int,
+            "first_seen_at": str,
+            "first_seen_scan": int,
+            "last_seen_at": str,
+            "last_seen_scan": int,
+            "times_seen": int,
+            "status": str,
+            "status_note": str,
+            "status_updated_at": str,
+        },
+        pk="fingerprint",
+        not_null=[
+            "rule_id",
+            "rule_name",
+            "severity",
+            "secret_preview",
+            "first_seen_at",
+            "first_seen_scan",
+            "last_seen_at",
+            "last_seen_scan",
+            "times_seen",
+            "status",
+        ],
+        defaults={"status": "open", "times_seen": 1},
+        foreign_keys=[("first_seen_scan", "scans", "id"), ("last_seen_scan", "scans", "id")],
+    )
+    findings.create_index(["rule_id"])
+    findings.create_index(["status"])
+    findings.create_index(["key_id"])
+
+
+@_migration
+def m003_locations(db: Database) -> None:
+    locations = db.table("locations")
+    locations.create(
+        {
+            "id": int,
+            "fingerprint": str,
+            "source": str,
+            "origin": str,
+            "path": str,
+            "line": int,
+            "col": int,
+            "commit_id": str,
+            "blob_id": str,
+            "encoding": str,
+            "first_scan": int,
+            "last_scan": int,
+        },
+        pk="id",
+        not_null=[
+            "fingerprint",
+            "source",
+            "origin",
+            "path",
+            "line",
+            "col",
+            "commit_id",
+            "blob_id",
+            "encoding",
+            "first_scan",
+            "last_scan",
+        ],
+        defaults={"commit_id": "", "blob_id": "", "encoding": ""},
+        foreign_keys=[
+            ("fingerprint", "findings", "fingerprint"),
+            ("first_scan", "scans", "id"),
+            ("last_scan", "scans", "id"),
+        ],
+    )
+    # The place; fingerprint first, so it also serves "the locations of this finding".
+    locations.create_index(
+        ["fingerprint", "source", "origin", "path", "line", "col", "commit_id", "blob_id", "encoding"],
+        index_name="locations_place",
+        unique=True,
+    )
+
+
+@_migration
+def m004_sightings(db: Database) -> None:
+    sightings = db.table("sightings")
+    sightings.create(
+        {"scan_id": int, "fingerprint": str},
+        pk=("scan_id", "fingerprint"),
+        not_null=["scan_id", "fingerprint"],
+        foreign_keys=[("scan_id", "scans", "id"), ("fingerprint", "findings", "fingerprint")],
+    )
+    sightings.create_index(["fingerprint"])
+
+
+@_migration
+def m005_skipped(db: Database) -> None:
+    skipped = db.table("skipped")
+    skipped.create(
+        {
+            "id": int,
+            "scan_id": int,
+            "source": str,
+            "origin": str,
+            "path": str,
+            "commit_id": str,
+            "blob_id": str,
+            "reason": str,
+            "detail": str,
+        },
+        pk="id",
+        not_null=["scan_id", "source", "origin", "path", "commit_id", "blob_id", "reason", "detail"],
+        defaults={"commit_id": "", "blob_id": ""},
+        foreign_keys=[("scan_id", "scans", "id")],
+    )
+    skipped.create_index(["scan_id"])
+
+
+@_migration
+def m006_triage_events(db: Database) -> None:
+    events = db.table("triage_events")
+    events.create(
+        {
+            "id": int,
+            "fingerprint": str,
+            "old_status": str,
+            "new_status": str,
+            "note": str,
+            "at": str,
+        },
+        pk="id",
+        not_null=["fingerprint", "old_status", "new_status", "at"],
+        foreign_keys=[("fingerprint", "findings", "fingerprint")],
+    )
+    events.create_index(["fingerprint"])

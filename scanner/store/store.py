@@ -1,0 +1,308 @@
+"""The findings database: scans, findings by fingerprint, their locations, triage.
+
+One SQLite file in WAL mode with a busy timeout, so that a long scan recording its results and a
+`keysweep findings` reading them can run at the same time. Writes take the write lock up front
+(`BEGIN IMMEDIATE`) so two writers queue instead of failing half-way; reads see one snapshot.
+Every `sqlite3` error leaves this module as a `StoreError` with a sentence naming the file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from sqlite_utils import Database
+
+from scanner import __version__
+from scanner.model import TriageStatus
+from scanner.result import ScanResult
+from scanner.store.migrations import KNOWN_MIGRATIONS, MIGRATION_SET, migrations
+from scanner.store.rows import (
+    FINDING_COLUMNS,
+    FINDING_UPSERT,
+    LOCATION_UPSERT,
+    by_fingerprint,
+    existing_fingerprints,
+    finding_row,
+    insert_scan,
+    location_row,
+    parse_timestamp,
+    resolve,
+    stored_finding,
+    stored_scan,
+    timestamp,
+    where_clauses,
+    with_locations,
+)
+from scanner.store.values import (
+    FindingFilter,
+    RecordedScan,
+    ScanStatus,
+    StoredFinding,
+    StoredScan,
+    StoreError,
+    TriageEvent,
+)
+
+# How long a connection waits for another one's write lock before giving up.
+BUSY_TIMEOUT_SECONDS = 30.0
+
+
+class Store:
+    """The findings database. Open with `Store.open(path)`; use as a context manager or `close()`."""
+
+    def __init__(self, path: Path, db: Database) -> None:
+        self.path = path
+        self._db = db
+        self._conn = db.conn
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = True) -> Store:
+        """Open (and with `create`, create) the database at `path`, bringing its schema up to date."""
+        path = Path(path)
+        if not create and not path.exists():
+            raise StoreError(f"There is no findings database at {path}.")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"Cannot create the directory for the findings database {path}: {exc}.") from exc
+        try:
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS)
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot open the findings database {path}: {exc}.") from exc
+        try:
+            db = Database(conn, execute_plugins=False)
+            conn.execute("PRAGMA foreign_keys = ON")
+            _check_schema(db, path)
+            db.enable_wal()
+            conn.execute("PRAGMA synchronous = NORMAL")
+            if migrations.pending(db):
+                # Two processes opening a fresh file must not both create the tables.
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    migrations.apply(db)
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StoreError(
+                f"The file {path} cannot be used as a findings database: {_reason(exc)}."
+            ) from exc
+        except BaseException:
+            conn.close()
+            raise
+        return cls(path, db)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # Writing
+
+    def record_scan(
+        self, result: ScanResult, finished_at: datetime, status: ScanStatus = ScanStatus.COMPLETE
+    ) -> RecordedScan:
+        """Record a finished scan: its counts, its reported findings and their locations, what it skipped.
+
+        Suppressed findings are not stored as findings. One whose fingerprint the database already
+        knows (typically silenced by its triage status) still counts as a sighting: its last-seen
+        time and locations are kept current, so a finding accepted as a risk does not look gone.
+        "Seen at" is the scan's start time.
+        """
+        reported = by_fingerprint(result.findings)
+        suppressed = by_fingerprint(result.suppressed)
+        seen_at = timestamp(result.started_at)
+        with self._write("record the scan") as conn:
+            scan_id = insert_scan(conn, result, finished_at, status, distinct=len(reported))
+            known = existing_fingerprints(conn, set(reported) | set(suppressed))
+            new = frozenset(reported) - known
+            sightings = {
+                fingerprint: [*reported.get(fingerprint, ()), *suppressed.get(fingerprint, ())]
+                for fingerprint in [*reported, *(fp for fp in suppressed if fp in known)]
+            }
+            conn.executemany(
+                FINDING_UPSERT,
+                [finding_row(group, scan_id, seen_at) for group in sightings.values()],
+            )
+            conn.executemany(
+                LOCATION_UPSERT,
+                [location_row(finding, scan_id) for group in sightings.values() for finding in group],
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO sightings (scan_id, fingerprint) VALUES (?, ?)",
+                [(scan_id, fingerprint) for fingerprint in sightings],
+            )
+            conn.executemany(
+                "INSERT INTO skipped (scan_id, source, origin, path, commit_id, blob_id, reason, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        scan_id,
+                        str(skip.location.source),
+                        skip.location.origin,
+                        skip.location.path,
+                        skip.location.commit or "",
+                        skip.location.blob_id or "",
+                        str(skip.reason),
+                        skip.detail,
+                    )
+                    for skip in result.skipped
+                ],
+            )
+            conn.execute("UPDATE scans SET new_findings = ? WHERE id = ?", (len(new), scan_id))
+        return RecordedScan(scan_id, new, frozenset(sightings))
+
+    def set_status(
+        self,
+        fingerprint: str,
+        status: TriageStatus | str,
+        note: str | None = None,
+        *,
+        at: datetime | None = None,
+    ) -> StoredFinding:
+        """Triage the finding named by `fingerprint` (or a unique prefix of at least 8 characters).
+
+        The note replaces the previous one (a new status without a note clears it). Every change is
+        also recorded in the triage history, with the old status.
+        """
+        new_status = TriageStatus(status)
+        when = timestamp(at or datetime.now(UTC))
+        with self._write("change the triage status") as conn:
+            full = resolve(conn, fingerprint)
+            (old_status,) = conn.execute(
+                "SELECT status FROM findings WHERE fingerprint = ?", (full,)
+            ).fetchone()
+            conn.execute(
+                "UPDATE findings SET status = ?, status_note = ?, status_updated_at = ?"
+                " WHERE fingerprint = ?",
+                (str(new_status), note, when, full),
+            )
+            conn.execute(
+                "INSERT INTO triage_events (fingerprint, old_status, new_status, note, at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (full, old_status, str(new_status), note, when),
+            )
+        return self.get_finding(full)
+
+    # Reading
+
+    def triage_statuses(self) -> dict[str, TriageStatus]:
+        """The status of every finding triaged to something other than `open`, by fingerprint.
+
+        A fingerprint absent from the result is open or unknown; a scan silences the ones whose
+        status `silences`.
+        """
+        with self._read("read triage statuses") as conn:
+            rows = conn.execute("SELECT fingerprint, status FROM findings WHERE status != 'open'").fetchall()
+        return {fingerprint: TriageStatus(status) for fingerprint, status in rows}
+
+    def get_finding(self, fingerprint: str) -> StoredFinding:
+        """The finding named by `fingerprint` or a unique prefix of it (at least 8 characters)."""
+        with self._read("read a finding") as conn:
+            full = resolve(conn, fingerprint)
+            rows = conn.execute(f"SELECT {FINDING_COLUMNS} FROM findings f WHERE fingerprint = ?", (full,))
+            return with_locations(conn, [stored_finding(row) for row in rows])[0]
+
+    def list_findings(self, filters: FindingFilter | None = None) -> list[StoredFinding]:
+        """Stored findings matching `filters`, most severe first, then most recently seen; each with
+        every one of its locations."""
+        where, params = where_clauses(filters or FindingFilter())
+        sql = f"SELECT {FINDING_COLUMNS} FROM findings f"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        with self._read("list findings") as conn:
+            found = [stored_finding(row) for row in conn.execute(sql, params)]
+            found.sort(key=lambda f: (-f.severity.rank, -f.last_seen_scan, f.rule_id, f.fingerprint))
+            return with_locations(conn, found)
+
+    def triage_history(self, fingerprint: str) -> list[TriageEvent]:
+        """Every status change of one finding, oldest first."""
+        with self._read("read the triage history") as conn:
+            full = resolve(conn, fingerprint)
+            rows = conn.execute(
+                "SELECT fingerprint, old_status, new_status, note, at FROM triage_events"
+                " WHERE fingerprint = ? ORDER BY id",
+                (full,),
+            ).fetchall()
+        return [
+            TriageEvent(fp, TriageStatus(old), TriageStatus(new), note, parse_timestamp(at))
+            for fp, old, new, note, at in rows
+        ]
+
+    def scans(self) -> list[StoredScan]:
+        """Every recorded scan, oldest first."""
+        with self._read("list scans") as conn:
+            rows = conn.execute(
+                "SELECT id, started_at, finished_at, targets, tool_version, blobs, bytes, duration_seconds,"
+                " rules, findings, occurrences, new_findings, suppressed, skipped, status, notes"
+                " FROM scans ORDER BY id"
+            ).fetchall()
+        return [stored_scan(row) for row in rows]
+
+    # Transactions
+
+    @contextmanager
+    def _write(self, action: str) -> Iterator[sqlite3.Connection]:
+        with self._errors(action):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.rollback()
+                raise
+            self._conn.commit()
+
+    @contextmanager
+    def _read(self, action: str) -> Iterator[sqlite3.Connection]:
+        with self._errors(action):
+            self._conn.execute("BEGIN")  # one snapshot for the findings and their locations
+            try:
+                yield self._conn
+            finally:
+                self._conn.rollback()
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"Could not {action} in the findings database {self.path}: {_reason(exc)}."
+            ) from exc
+
+
+def _check_schema(db: Database, path: Path) -> None:
+    """Refuse files that hold something else, or a schema newer than this version knows."""
+    tables = set(db.table_names())  # the first read: a file that is not SQLite fails here
+    if not tables:
+        return
+    applied = [m.name for m in migrations.applied(db)]
+    if not applied:
+        listed = ", ".join(sorted(tables)[:5])
+        raise StoreError(
+            f"The file {path} is an SQLite database but not a keysweep findings database"
+            f" (it has tables {listed} and no {MIGRATION_SET!r} schema)."
+        )
+    unknown = [name for name in applied if name not in KNOWN_MIGRATIONS]
+    if unknown:
+        raise StoreError(
+            f"The findings database {path} was written by a newer keysweep (schema steps"
+            f" {', '.join(unknown)} are unknown to version {__version__}); upgrade keysweep to use it."
+        )
+
+
+def _reason(exc: sqlite3.Error) -> str:
+    return str(exc).rstrip(".") or type(exc).__name__

@@ -1,0 +1,168 @@
+"""Opening the findings database: migrations, WAL, and refusing files that are not ours."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from scanner.model import Finding, Location, Severity, SourceKind, fingerprint_of, redact
+from scanner.result import ScanResult
+from scanner.store import Store, StoreError
+from scanner.store.migrations import KNOWN_MIGRATIONS, MIGRATION_SET
+
+TABLES = {"scans", "findings", "locations", "sightings", "skipped", "triage_events"}
+START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+TOKEN = "ghp_" + "Vb7Rt2Nq9Xm4Kw1Lp8Zs3Hd6Jc0Fy5Ga2Ue7"
+
+
+def one_finding_scan() -> ScanResult:
+    finding = Finding(
+        rule_id="github-pat",
+        rule_name="GitHub personal access token",
+        severity=Severity.HIGH,
+        location=Location(SourceKind.FILE, "/repo", "app/settings.py"),
+        line=3,
+        column=9,
+        secret=TOKEN,
+        fingerprint=fingerprint_of("github-pat", TOKEN),
+        preview=redact(TOKEN),
+    )
+    return ScanResult(targets=("/repo",), started_at=START, findings=(finding,))
+
+
+def applied(path: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(
+            "SELECT name, applied_at FROM _sqlite_migrations WHERE migration_set = ? ORDER BY id",
+            (MIGRATION_SET,),
+        ).fetchall()
+
+
+def tables(path: Path) -> set[str]:
+    with sqlite3.connect(path) as conn:
+        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def test_a_fresh_file_gets_the_schema_and_the_migrations_table_records_every_step(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "down" / "keysweep.db"
+    with Store.open(path):
+        pass
+    assert path.is_file()
+    assert TABLES | {"_sqlite_migrations"} <= tables(path)
+    assert [name for name, _ in applied(path)] == KNOWN_MIGRATIONS
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_reopening_applies_nothing_new_and_keeps_the_data(tmp_path: Path) -> None:
+    path = tmp_path / "keysweep.db"
+    with Store.open(path) as store:
+        store.record_scan(one_finding_scan(), START)
+    before = applied(path)
+    with Store.open(path) as store:
+        assert len(store.list_findings()) == 1
+    assert applied(path) == before
+
+
+def test_no_column_is_meant_for_a_secret(tmp_path: Path) -> None:
+    path = tmp_path / "keysweep.db"
+    with Store.open(path):
+        pass
+    with sqlite3.connect(path) as conn:
+        for table in TABLES:
+            columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            assert not {"secret", "secret_value", "value", "match"} & columns, table
+
+
+def test_a_corrupt_file_is_a_store_error_with_a_sentence(tmp_path: Path) -> None:
+    path = tmp_path / "keysweep.db"
+    path.write_bytes(random.Random(5).randbytes(8192))
+    with pytest.raises(StoreError) as caught:
+        Store.open(path)
+    message = str(caught.value)
+    assert str(path) in message and message.endswith(".") and message[0].isupper()
+    assert "\n" not in message
+
+
+def test_another_programs_sqlite_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+    with pytest.raises(StoreError, match="not a keysweep findings database"):
+        Store.open(path)
+    assert tables(path) == {"users"}
+
+
+def test_a_schema_newer_than_this_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "keysweep.db"
+    with Store.open(path):
+        pass
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES (?, ?, ?)",
+            (MIGRATION_SET, "m999_from_the_future", "2099-01-01"),
+        )
+    with pytest.raises(StoreError, match=r"newer keysweep .*m999_from_the_future.*upgrade"):
+        Store.open(path)
+
+
+def test_open_without_create_refuses_a_missing_file_and_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "missing.db"
+    with pytest.raises(StoreError, match="no findings database"):
+        Store.open(path, create=False)
+    assert not path.exists()
+
+
+def test_an_empty_file_becomes_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "keysweep.db"
+    path.touch()
+    with Store.open(path) as store:
+        assert store.list_findings() == []
+
+
+def test_several_processes_opening_a_fresh_file_at_once_apply_each_migration_once(tmp_path: Path) -> None:
+    path = tmp_path / "keysweep.db"
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            Store.open(path).close()
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert [name for name, _ in applied(path)] == KNOWN_MIGRATIONS
+
+
+def test_a_reader_does_not_block_a_scan_and_a_second_writer_waits(tmp_path: Path) -> None:
+    path = tmp_path / "keysweep.db"
+    with Store.open(path) as store:
+        reader = sqlite3.connect(path, isolation_level=None)
+        reader.execute("BEGIN")
+        assert reader.execute("SELECT count(*) FROM findings").fetchone() == (0,)  # holds a snapshot
+        store.record_scan(one_finding_scan(), START)  # WAL: the open read does not block this
+        assert reader.execute("SELECT count(*) FROM findings").fetchone() == (0,)
+        reader.execute("COMMIT")
+        reader.close()
+
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the lock for a moment
+        releaser = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+        releaser.start()
+        started = time.monotonic()
+        store.record_scan(one_finding_scan(), START)  # waits (busy timeout) instead of failing
+        assert time.monotonic() - started >= 0.2
+        releaser.join()
+        other.close()
+        assert store.list_findings()[0].times_seen == 2
