@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from scanner.model import Finding, Skipped
 from scanner.rules import Rule
@@ -30,6 +32,9 @@ class ScanResult:
     notes: tuple[str, ...] = ()
     scan_id: int | None = None
     rules: tuple[Rule, ...] = ()  # the rules that were enabled (SARIF and text reports describe them)
+    # Facts later stages attach to a finding, by fingerprint: {"provenance": {...}} from git history,
+    # {"iam": {...}} from AWS enrichment. Every structured format prints them as fields of the record.
+    annotations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:

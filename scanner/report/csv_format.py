@@ -9,6 +9,7 @@ Lists are joined with `+` (`gzip+base64`), booleans read `true`/`false`, null is
 from __future__ import annotations
 
 import csv
+import json
 from typing import Any, TextIO
 
 from scanner.report.interface import Reporter, ReportError
@@ -31,6 +32,8 @@ def _cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, list | tuple):
         return "+".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, default=str)
     return str(value)
 
 
@@ -42,7 +45,7 @@ class CsvReporter(Reporter):
         findings = ordered(result.findings)
         if options.show_suppressed:
             findings += ordered(result.suppressed)
-        records = [finding_record(f, options) for f in findings]
+        records = [finding_record(f, options, result.annotations.get(f.fingerprint)) for f in findings]
         columns = finding_fields(options)
         for record in records:
             columns.extend(key for key in record if key not in columns)

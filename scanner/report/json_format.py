@@ -29,10 +29,16 @@ def json_document(result: ScanResult, options: OutputOptions) -> dict[str, Any]:
         "version": REPORT_VERSION,
         "tool": {"name": "keysweep", "version": __version__},
         "scan": scan_record(result),
-        "findings": [finding_record(f, options) for f in ordered(result.findings)],
+        "findings": [
+            finding_record(f, options, result.annotations.get(f.fingerprint))
+            for f in ordered(result.findings)
+        ],
     }
     if options.show_suppressed:
-        document["suppressed"] = [finding_record(f, options) for f in ordered(result.suppressed)]
+        document["suppressed"] = [
+            finding_record(f, options, result.annotations.get(f.fingerprint))
+            for f in ordered(result.suppressed)
+        ]
     document["skipped"] = [skipped_record(s) for s in ordered_skipped(result.skipped)]
     document["summary"] = summary_record(result)
     return document
@@ -57,10 +63,22 @@ class JsonLinesReporter(Reporter):
     def write(self, result: ScanResult, options: OutputOptions, stream: TextIO) -> None:
         try:
             for finding in ordered(result.findings):
-                _line(stream, {"type": "finding", **finding_record(finding, options)})
+                _line(
+                    stream,
+                    {
+                        "type": "finding",
+                        **finding_record(finding, options, result.annotations.get(finding.fingerprint)),
+                    },
+                )
             if options.show_suppressed:
                 for finding in ordered(result.suppressed):
-                    _line(stream, {"type": "suppressed", **finding_record(finding, options)})
+                    _line(
+                        stream,
+                        {
+                            "type": "suppressed",
+                            **finding_record(finding, options, result.annotations.get(finding.fingerprint)),
+                        },
+                    )
             for skipped in ordered_skipped(result.skipped):
                 _line(stream, {"type": "skipped", **skipped_record(skipped)})
             summary = {

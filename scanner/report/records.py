@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from scanner.model import ARCHIVE_SEPARATOR, Finding, Location, Severity, Skipped, SourceKind
@@ -56,7 +56,9 @@ def extra_field_name(name: str) -> str:
     return f"extra_{name}" if name in _RESERVED else name
 
 
-def finding_record(finding: Finding, options: OutputOptions) -> dict[str, Any]:
+def finding_record(
+    finding: Finding, options: OutputOptions, annotations: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The dict every structured format prints for one finding. Keys follow `finding_fields`, then extras.
 
     `key_id` and `secret_found` are None (null) for anything but AWS access keys; the key id is an
@@ -84,6 +86,8 @@ def finding_record(finding: Finding, options: OutputOptions) -> dict[str, Any]:
     if options.show_secrets:
         record["secret"] = finding.secret
     for name, value in finding.extra:
+        record[extra_field_name(name)] = value
+    for name, value in (annotations or {}).items():
         record[extra_field_name(name)] = value
     return record
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 from urllib.parse import quote
@@ -122,7 +123,13 @@ def _message(finding: Finding) -> str:
     return text + "."
 
 
-def _result(finding: Finding, suppressed: bool, rule_index: int, options: OutputOptions) -> dict[str, Any]:
+def _result(
+    finding: Finding,
+    suppressed: bool,
+    rule_index: int,
+    options: OutputOptions,
+    annotations: Mapping[str, Any] | None,
+) -> dict[str, Any]:
     location = finding.location
     member = archive_member(location)
     # Inside an archive, line and column belong to the member: the archive itself gets line 1 (GitHub
@@ -141,7 +148,7 @@ def _result(finding: Finding, suppressed: bool, rule_index: int, options: Output
         sarif_location["logicalLocations"] = [
             {"name": member, "fullyQualifiedName": location.path, "kind": "archiveMember"}
         ]
-    record = finding_record(finding, options)
+    record = finding_record(finding, options, annotations)
     properties = {k: v for k, v in record.items() if k not in _STRUCTURAL and v not in (None, [])}
     if member is not None:
         properties.update(archive_member=member, member_line=finding.line, member_column=finding.column)
@@ -202,7 +209,15 @@ def sarif_document(result: ScanResult, options: OutputOptions) -> dict[str, Any]
         if finding.rule_id not in index_of:
             index_of[finding.rule_id] = len(descriptors)
             descriptors.append(_rule_descriptor(known.get(finding.rule_id) or _stand_in_rule(finding)))
-        results.append(_result(finding, suppressed, index_of[finding.rule_id], options))
+        results.append(
+            _result(
+                finding,
+                suppressed,
+                index_of[finding.rule_id],
+                options,
+                result.annotations.get(finding.fingerprint),
+            )
+        )
 
     invocation: dict[str, Any] = {
         "executionSuccessful": True,
