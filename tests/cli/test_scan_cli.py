@@ -186,6 +186,6 @@ def test_a_sparse_2gb_file_is_skipped_by_default_and_scanned_on_request(tmp_path
 def test_every_command_has_help(keysweep: Keysweep) -> None:
     top = keysweep("--help")
     assert top.code == 0 and "Exit codes" in top.stdout
-    for command in ("scan", "findings", "triage"):
+    for command in ("scan", "findings", "triage", "rules"):
         run = keysweep(command, "--help")
         assert run.code == 0 and len(run.stdout.splitlines()) > 3, command
