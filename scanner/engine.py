@@ -11,7 +11,6 @@ case-insensitive alternation of every rule's keywords, then each candidate rule 
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,11 +54,68 @@ class RawMatch:
         return None
 
 
+# Bounded repeats larger than this are relaxed in the prefilter (see relax_repeats).
+_REPEAT_CAP = 32
+_REPEAT = regex.compile(r"\{(\d+)(?:(,)(\d*))?\}\??")
+
+
+def relax_repeats(pattern: str, cap: int = _REPEAT_CAP) -> str:
+    """Rewrite `X{n,m}` with large bounds as `X{min(n, cap),}` (and drop lazy markers).
+
+    Large bounded repeats (a PEM body `{58,16000}`) make hyperscan's automata explode at compile
+    time. The prefilter only has to report a superset of the places where real matches can end,
+    and `X{k,}` with k <= n matches everything `X{n,m}` does, so the relaxed expression is a sound
+    prefilter; `regex` still confirms the exact pattern inside the window.
+    """
+    out: list[str] = []
+    index = 0
+    in_class = False
+    length = len(pattern)
+    while index < length:
+        char = pattern[index]
+        if char == "\\":
+            out.append(pattern[index : index + 2])
+            index += 2
+            continue
+        if in_class:
+            if char == "]":
+                in_class = False
+            out.append(char)
+            index += 1
+            continue
+        if char == "[":
+            in_class = True
+            out.append(char)
+            index += 1
+            if index < length and pattern[index] == "^":
+                out.append("^")
+                index += 1
+            if index < length and pattern[index] == "]":
+                out.append("]")
+                index += 1
+            continue
+        if char == "{":
+            match = _REPEAT.match(pattern, index)
+            if match:
+                low = int(match.group(1))
+                high = match.group(3)
+                upper = low if match.group(2) is None else (int(high) if high else None)
+                if upper is None or upper > cap or low > cap:
+                    out.append(f"{{{min(low, cap)},}}")
+                else:
+                    out.append(match.group(0).rstrip("?"))
+                index = match.end()
+                continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
 def to_hyperscan(pattern: str) -> bytes:
-    """Translate Python-regex syntax to what hyperscan's parser takes (named groups are PCRE style)."""
+    """The prefilter expression for a rule: hyperscan's syntax, large repeats relaxed."""
     converted = _NAMED_GROUP.sub(r"(?<\1>", pattern)
     converted = _NAMED_BACKREF.sub("", converted)
-    return converted.encode()
+    return relax_repeats(converted).encode()
 
 
 def rules_digest(rules: Sequence[Rule]) -> str:
@@ -209,22 +265,22 @@ class Engine:
 
 
 class _LineIndex:
-    """Line and column (1-based column, 0-based line offset) of byte offsets, computed lazily."""
+    """Line (0-based offset from the blob's first line) and 1-based column of byte offsets.
+
+    Offsets arrive nearly in increasing order, so lines are counted incrementally from the previous
+    offset with `bytes.count` (C speed) rather than by indexing every newline of a large blob.
+    """
 
     def __init__(self, data: bytes) -> None:
         self._data = data
-        self._starts: list[int] | None = None
+        self._offset = 0
+        self._line = 0
 
     def position(self, offset: int) -> tuple[int, int]:
-        if self._starts is None:
-            if len(self._data) < 65536:
-                line_start = self._data.rfind(b"\n", 0, offset) + 1
-                return self._data.count(b"\n", 0, offset), offset - line_start + 1
-            self._starts = [0]
-            find = self._data.find
-            position = find(b"\n")
-            while position != -1:
-                self._starts.append(position + 1)
-                position = find(b"\n", position + 1)
-        line = bisect.bisect_right(self._starts, offset) - 1
-        return line, offset - self._starts[line] + 1
+        data = self._data
+        if offset >= self._offset:
+            self._line += data.count(b"\n", self._offset, offset)
+        else:
+            self._line = data.count(b"\n", 0, offset)
+        self._offset = offset
+        return self._line, offset - (data.rfind(b"\n", 0, offset) + 1) + 1
