@@ -20,6 +20,9 @@ paths = ['''\\.md$''']
 
 [limits]
 max_file_size = "512MB"
+
+[iam]                                   # tracing AWS keys to their owners: see scanner/iam/config.py
+role_name = "keysweep-readonly"
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 
 import regex
 
+from scanner.iam.config import IamConfig, IamConfigError, parse_iam_config
 from scanner.policy import Allowlist, Policy
 from scanner.rules import Rule, RuleError, check_unique, load_builtin_rules, rule_from_table
 
@@ -52,6 +56,7 @@ class Config:
     custom_rules: tuple[Rule, ...] = ()
     policy: Policy = field(default_factory=Policy)
     max_file_size: int | None = None
+    iam: IamConfig = field(default_factory=IamConfig)  # [iam]: see scanner/iam/config.py
 
     def select_rules(self, builtin: Iterable[Rule], extra_disabled: Iterable[str] = ()) -> list[Rule]:
         """The enabled rules: built-in defaults, plus enabled, minus disabled, plus custom."""
@@ -113,7 +118,7 @@ def parse_config(text: str, source: str) -> Config:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}.") from None
-    unknown = set(document) - {"rules", "custom_rules", "allowlist", "allowlists", "limits"}
+    unknown = set(document) - {"rules", "custom_rules", "allowlist", "allowlists", "limits", "iam"}
     if unknown:
         raise ConfigError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}.")
     rules_table = document.get("rules", {})
@@ -133,6 +138,10 @@ def parse_config(text: str, source: str) -> Config:
     max_file_size = None
     if "max_file_size" in limits:
         max_file_size = parse_size(limits["max_file_size"], f"{source} [limits] max_file_size")
+    try:
+        iam = parse_iam_config(document.get("iam", {}), source)
+    except IamConfigError as exc:
+        raise ConfigError(str(exc)) from None
     return Config(
         source=source,
         disabled=frozenset(_strings(rules_table, "disable", f"{source} [rules]")),
@@ -140,6 +149,7 @@ def parse_config(text: str, source: str) -> Config:
         custom_rules=tuple(custom),
         policy=Policy(allowlists=tuple(allowlists)),
         max_file_size=max_file_size,
+        iam=iam,
     )
 
 

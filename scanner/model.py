@@ -98,10 +98,12 @@ class SkipReason(StrEnum):
     TOO_LARGE = "too-large"
     BROKEN_ARCHIVE = "broken-archive"
     ARCHIVE_LIMIT = "archive-limit"
+    ENCRYPTED = "encrypted"
     NOT_REGULAR = "not-a-regular-file"
     MISSING_OBJECT = "missing-object"
     EXCLUDED = "excluded"
     LFS_POINTER = "lfs-pointer"
+    SHALLOW_HISTORY = "shallow-history"
     ERROR = "error"
 
 

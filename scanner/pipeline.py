@@ -84,7 +84,7 @@ def scan_unit(unit: WorkUnit, state: _WorkerState) -> UnitOutcome:
     """Read a unit, decode each blob, detect. Never raises: a failure becomes Skipped values."""
     findings: list[Finding] = []
     skipped: list[Skipped] = []
-    seen: set[tuple[object, ...]] = set()
+    seen: dict[tuple[object, ...], int] = {}
     blobs = 0
     size = 0
     detector = state.detector
@@ -102,6 +102,8 @@ def scan_unit(unit: WorkUnit, state: _WorkerState) -> UnitOutcome:
                     skipped.append(blob)
                     continue
                 for finding in detector.findings(blob):
+                    # Overlapping chunks can see one key twice: once alone at the end of a chunk, once
+                    # paired with its secret in the next. Keep the most complete sighting.
                     key = (
                         finding.fingerprint,
                         finding.location,
@@ -109,9 +111,12 @@ def scan_unit(unit: WorkUnit, state: _WorkerState) -> UnitOutcome:
                         finding.column,
                         finding.rule_id,
                     )
-                    if key not in seen:
-                        seen.add(key)
+                    previous = seen.get(key)
+                    if previous is None:
+                        seen[key] = len(findings)
                         findings.append(finding)
+                    elif finding.secret_found and not findings[previous].secret_found:
+                        findings[previous] = finding
     except Exception as exc:  # a bug must not lose the rest of the scan
         skipped.extend(unit.failed(f"scanning failed: {type(exc).__name__}: {exc}."))
     return UnitOutcome(tuple(findings), tuple(skipped), blobs, size)

@@ -35,10 +35,12 @@ class ScanResult:
     # Facts later stages attach to a finding, by fingerprint: {"provenance": {...}} from git history,
     # {"iam": {...}} from AWS enrichment. Every structured format prints them as fields of the record.
     annotations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Open findings of earlier scans in objects an incremental scan did not read again (still leaked).
+    known_open: int = 0
 
     @property
     def clean(self) -> bool:
-        return not self.findings
+        return not self.findings and not self.known_open
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ import click
 
 def all_commands() -> list[click.Command]:
     from scanner.cli.findings import findings_command, triage_command
+    from scanner.cli.iam import iam_group
     from scanner.cli.rules_command import rules_command
     from scanner.cli.scan import scan_command
 
-    commands: list[click.Command] = [scan_command, findings_command, triage_command, rules_command]
+    commands: list[click.Command] = [scan_command, findings_command, triage_command, rules_command, iam_group]
     return commands

@@ -57,6 +57,19 @@ CSV_COLUMNS = (
     "location_first_scan",
     "location_last_scan",
 )
+# IAM enrichment of AWS keys (empty for other findings): `iam_` + a field of the enrichment record.
+IAM_CSV_FIELDS = (
+    "account_id",
+    "account_name",
+    "ownership",
+    "state",
+    "user",
+    "owner",
+    "live",
+    "last_used_at",
+    "admin",
+    "reason",
+)
 
 # Wide enough that rich never folds a row; each line is only as long as its content.
 _TABLE_WIDTH = 100_000
@@ -99,6 +112,18 @@ _STATUS_STYLE = {
     help="Only findings first seen on or after this date or time (UTC).",
 )
 @click.option(
+    "--live",
+    is_flag=True,
+    help="Only AWS keys known to work: proven live by `scan --verify`, or Active in one of our accounts "
+    "(IAM enrichment: `scan --iam` or `iam enrich`).",
+)
+@click.option(
+    "--owner",
+    metavar="TEXT",
+    help="Only AWS keys whose owner (IAM user, its ARN, or an owner tag such as owner/email) contains TEXT.",
+)
+@click.option("--account", metavar="ID", help="Only AWS keys of this AWS account (id or name).")
+@click.option(
     "--format",
     "-f",
     "output_format",
@@ -124,6 +149,9 @@ def findings_command(
     origin: str | None,
     scan_id: int | None,
     since: datetime | None,
+    live: bool,
+    owner: str | None,
+    account: str | None,
     output_format: str,
     output: Path | None,
     db_path: Path | None,
@@ -146,19 +174,23 @@ def findings_command(
         origin=origin,
         scan_id=scan_id,
         since=since,
+        live=live,
+        owner=owner,
+        account=account,
     )
     with _open_store(db_path) as store:
         try:
             found = store.list_findings(filters)
+            iam = _iam_records(store, found)
         except StoreError as exc:
             fail(str(exc), ExitCode.SCAN_FAILED)
     writer = {"text": _write_text, "json": _write_json, "csv": _write_csv}[output_format]
     if output is None:
-        writer(found, sys.stdout)
+        writer(found, sys.stdout, iam)
         return
     try:
         with output.open("w", encoding="utf-8", newline="") as stream:
-            writer(found, stream)
+            writer(found, stream, iam)
     except OSError as exc:
         fail(f"Cannot write {output}: {exc.strerror or exc}.", ExitCode.SCAN_FAILED)
 
@@ -221,7 +253,23 @@ def _open_store(db_path: Path | None) -> Iterator[Store]:
 # Output
 
 
-def _write_text(found: list[StoredFinding], stream: TextIO) -> None:
+def _iam_records(store: Store, found: list[StoredFinding]) -> dict[str, dict[str, Any]]:
+    """The stored IAM enrichment (with its timeline) of the AWS keys among `found`, by key id."""
+    key_ids = {f.key_id.upper() for f in found if f.key_id}
+    if not key_ids:
+        return {}
+    from scanner.iam.service import enriched_from_store
+
+    return {key: enriched_from_store(item).record() for key, item in store.key_enrichments(key_ids).items()}
+
+
+def _iam_of(finding: StoredFinding, iam: dict[str, dict[str, Any]] | None) -> dict[str, Any] | None:
+    return (iam or {}).get(finding.key_id.upper()) if finding.key_id else None
+
+
+def _write_text(
+    found: list[StoredFinding], stream: TextIO, iam: dict[str, dict[str, Any]] | None = None
+) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -233,7 +281,8 @@ def _write_text(found: list[StoredFinding], stream: TextIO) -> None:
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
     headings = ("fingerprint", "severity", "rule", "status", "first seen", "last seen", "locations")
-    for heading in (*headings, "first location", "key id"):
+    extra = ("aws state", "owner", "timeline") if iam else ()
+    for heading in (*headings, "first location", "key id", *extra):
         table.add_column(heading, no_wrap=True, justify="right" if heading == "locations" else "left")
     for finding in found:
         first = finding.locations[0] if finding.locations else None
@@ -247,6 +296,7 @@ def _write_text(found: list[StoredFinding], stream: TextIO) -> None:
             str(len(finding.locations)),
             _place(first) if first is not None else "",
             finding.key_id or "",
+            *_iam_cells(_iam_of(finding, iam) if iam else None, bool(iam)),
         )
     # Rows are never folded or cut, even on a narrow terminal (which wraps them): a path stays whole.
     with console.capture() as captured:
@@ -257,24 +307,49 @@ def _write_text(found: list[StoredFinding], stream: TextIO) -> None:
     console.print(f"{len(found):,} finding{'' if len(found) == 1 else 's'}")
 
 
-def _write_json(found: list[StoredFinding], stream: TextIO) -> None:
-    json.dump({"findings": [finding.as_record() for finding in found]}, stream, indent=2, ensure_ascii=False)
+def _iam_cells(record: dict[str, Any] | None, shown: bool) -> tuple[str, ...]:
+    if not shown:
+        return ()
+    if record is None:
+        return ("", "", "")
+    who = "ROOT" if record.get("principal") == "root" else record.get("user") or ""
+    owner = " ".join(x for x in (who, f"<{record['owner']}>" if record.get("owner") else "") if x)
+    state = record["state"] + ("" if record.get("live") is None else (" live" if record["live"] else " dead"))
+    return (state, owner, (record.get("timeline") or {}).get("state", ""))
+
+
+def _write_json(
+    found: list[StoredFinding], stream: TextIO, iam: dict[str, dict[str, Any]] | None = None
+) -> None:
+    records = []
+    for finding in found:
+        record = finding.as_record()
+        if finding.key_id:
+            record["iam"] = _iam_of(finding, iam)
+        records.append(record)
+    json.dump({"findings": records}, stream, indent=2, ensure_ascii=False)
     stream.write("\n")
 
 
-def _write_csv(found: list[StoredFinding], stream: TextIO) -> None:
+def _write_csv(
+    found: list[StoredFinding], stream: TextIO, iam: dict[str, dict[str, Any]] | None = None
+) -> None:
     """One row per location (a finding without locations still gets one row); lists joined with `+`."""
-    writer = csv.DictWriter(stream, fieldnames=CSV_COLUMNS, restval="", lineterminator="\n")
+    columns = (*CSV_COLUMNS, *(f"iam_{name}" for name in IAM_CSV_FIELDS), "iam_timeline")
+    writer = csv.DictWriter(stream, fieldnames=columns, restval="", lineterminator="\n")
     writer.writeheader()
     for finding in found:
         record = finding.as_record()
+        facts = _iam_of(finding, iam) or {}
+        record.update({f"iam_{name}": facts.get(name) for name in IAM_CSV_FIELDS})
+        record["iam_timeline"] = (facts.get("timeline") or {}).get("state")
         locations = record.pop("locations") or [{}]
         for location in locations:
             row = dict(record)
             row.update(location)
             row["location_first_scan"] = row.pop("first_scan", None)
             row["location_last_scan"] = row.pop("last_scan", None)
-            writer.writerow({column: _cell(row.get(column)) for column in CSV_COLUMNS})
+            writer.writerow({column: _cell(row.get(column)) for column in columns})
 
 
 def _cell(value: Any) -> str:

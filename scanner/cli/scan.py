@@ -1,11 +1,10 @@
-"""`keysweep scan PATH...`: scan files and directories, report, record in the database."""
+"""`keysweep scan PATH...`: scan files, directories and git repositories; report; record in the database."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import traceback
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +13,7 @@ import click
 from scanner.cli.common import ExitCode, db_option, default_db_path, fail
 
 if TYPE_CHECKING:
+    from scanner.job import ScanRequest
     from scanner.report.interface import Reporter
     from scanner.result import OutputOptions, ScanResult
 
@@ -66,6 +66,36 @@ FORMATS = ("text", "json", "jsonl", "sarif", "csv")
     "--workers", type=click.IntRange(0, 256), default=0, help="Worker processes (default: one per core)."
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary on stderr.")
+@click.option(
+    "--iam",
+    is_flag=True,
+    help="Trace every AWS key to its owner: account, IAM user, status, last use, contact, leak timeline "
+    "(read-only AWS calls with your credentials; see `keysweep iam --help` and [iam] in the config).",
+)
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="With --iam: prove whether keys found with their secret are live by calling sts:GetCallerIdentity "
+    "WITH THE LEAKED KEY (seen in the key owner's CloudTrail; never for canary keys). Off by default.",
+)
+@click.option(
+    "--aws-profile", metavar="NAME", help="AWS profile for --iam (default: [iam] profile or the usual chain)."
+)
+@click.option(
+    "--no-history", is_flag=True, help="In a git repository, scan only the working tree (no history)."
+)
+@click.option(
+    "--range",
+    "revision_range",
+    metavar="A..B",
+    help="Scan only what the commits A..B introduced (a pull request: BASE..HEAD).",
+)
+@click.option("--since", metavar="REF", help="Scan only what the commits since REF introduced (REF..HEAD).")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Read every git object again, even those an earlier scan with the same rules already read.",
+)
 @db_option
 @click.pass_context
 def scan_command(
@@ -82,31 +112,49 @@ def scan_command(
     no_decode: bool,
     workers: int,
     quiet: bool,
+    iam: bool,
+    verify: bool,
+    aws_profile: str | None,
+    no_history: bool,
+    revision_range: str | None,
+    since: str | None,
+    full: bool,
     db_path: Path | None,
 ) -> None:
-    """Scan files and directories for secrets.
+    """Scan files, directories and git repositories for secrets.
+
+    A git repository (a working tree with .git, a bare repository or a mirror) is scanned through its
+    whole history: every unique blob on every ref, stashes, notes, reflogs and unreachable objects,
+    plus uncommitted files; each finding says in which commit the secret entered and whether it is
+    still at HEAD. Rescans read only new objects. Archives (zip, jar, tar, gzip...), base64 values,
+    URL-encoded and UTF-16 text are looked inside.
 
     Findings are reported in the chosen format (secrets redacted unless --show-secrets) and every
-    scan is recorded in the findings database. Archives (zip, jar, tar, gzip...), base64 values,
-    URL-encoded and UTF-16 text are looked inside.
+    scan is recorded in the findings database.
     """
+    from scanner.job import ScanRequest
+
+    request = ScanRequest(
+        targets=paths or (Path("."),),
+        db_path=db_path or default_db_path(),
+        config_path=config_path,
+        disabled_rules=disabled_rules,
+        max_file_size=max_file_size,
+        max_archive_depth=max_archive_depth,
+        decode=not no_decode,
+        workers=workers,
+        history=not no_history,
+        range=revision_range,
+        since=since,
+        incremental=not full,
+        iam=iam,
+        verify=verify,
+        aws_profile=aws_profile,
+    )
+    display = Display(output_format, output, show_secrets, show_suppressed, quiet)
     debug = bool(ctx.obj and ctx.obj.get("debug"))
     try:
-        code = _scan(
-            paths or (Path("."),),
-            output_format,
-            output,
-            show_secrets,
-            show_suppressed,
-            config_path,
-            disabled_rules,
-            max_file_size,
-            max_archive_depth,
-            no_decode,
-            workers,
-            quiet,
-            db_path,
-        )
+        code = run_scan_command(request, display)
     except SystemExit:
         raise
     except Exception as exc:
@@ -121,69 +169,41 @@ def scan_command(
     ctx.exit(int(code))
 
 
-def _scan(
-    paths: tuple[Path, ...],
-    output_format: str,
-    output: Path | None,
-    show_secrets: bool,
-    show_suppressed: bool,
-    config_path: Path | None,
-    disabled_rules: tuple[str, ...],
-    max_file_size: str | None,
-    max_archive_depth: int | None,
-    no_decode: bool,
-    workers: int,
-    quiet: bool,
-    db_path: Path | None,
-) -> ExitCode:
-    from dataclasses import replace
+@dataclass(frozen=True)
+class Display:
+    """How the result of a scan is shown."""
 
+    output_format: str
+    output: Path | None
+    show_secrets: bool
+    show_suppressed: bool
+    quiet: bool
+
+
+def run_scan_command(request: ScanRequest, display: Display) -> ExitCode:
+    """Run the job, write the report, choose the exit code. Errors become one line and an exit code."""
     from scanner.cli.progress import ScanProgress
-    from scanner.config import ConfigError, load_config, parse_size
-    from scanner.pipeline import ScanSettings, apply_triage, run_scan
+    from scanner.job import ScanFailed, UsageError, run_job
     from scanner.report.interface import ReportError
     from scanner.report.registry import get_reporter
     from scanner.result import OutputOptions
-    from scanner.rules import RuleError, load_builtin_rules
-    from scanner.sources.files import FileSource
-    from scanner.sources.interface import Limits, SourceError
-    from scanner.store import Store, StoreError
 
     try:
-        config = load_config(config_path, paths)
-        rules = tuple(config.select_rules(load_builtin_rules(), disabled_rules))
-        limits = Limits(max_file_size=1024**3)
-        if config.max_file_size is not None:
-            limits = replace(limits, max_file_size=config.max_file_size)
-        if max_file_size is not None:
-            limits = replace(limits, max_file_size=parse_size(max_file_size, "--max-file-size"))
-        if max_archive_depth is not None:
-            limits = replace(limits, max_archive_depth=max_archive_depth)
-        reporter = get_reporter(output_format)
-    except (ConfigError, RuleError, ReportError) as exc:
+        reporter = get_reporter(display.output_format)
+    except ReportError as exc:
         fail(str(exc), ExitCode.USAGE)
     try:
-        sources = [FileSource(path, exclude=config.policy.path_excluded) for path in paths]
-    except SourceError as exc:
+        with ScanProgress(enabled=not display.quiet) as progress:
+            result = run_job(request, progress)
+    except UsageError as exc:
         fail(str(exc), ExitCode.USAGE)
-    try:
-        store = Store.open(db_path or default_db_path())
-    except StoreError as exc:
-        fail(str(exc), ExitCode.SCAN_FAILED, "choose another database with --db PATH.")
-    with store:
-        settings = ScanSettings(
-            rules=rules, policy=config.policy, limits=limits, workers=workers, decode=not no_decode
-        )
-        with ScanProgress(enabled=not quiet) as progress:
-            result = asyncio.run(run_scan(sources, settings, progress))
-        result = apply_triage(result, store.triage_statuses())
-        recorded = store.record_scan(result, datetime.now(UTC))
-        result = replace(result, scan_id=recorded.scan_id)
-    options = OutputOptions(show_secrets=show_secrets, show_suppressed=show_suppressed)
-    _write_report(reporter, result, options, output)
-    if not quiet and (output is not None or output_format != "text"):
+    except ScanFailed as exc:
+        fail(str(exc), ExitCode.SCAN_FAILED)
+    options = OutputOptions(show_secrets=display.show_secrets, show_suppressed=display.show_suppressed)
+    _write_report(reporter, result, options, display.output)
+    if not display.quiet and (display.output is not None or display.output_format != "text"):
         click.echo(_summary_line(result), err=True)
-    return ExitCode.FINDINGS if result.findings else ExitCode.CLEAN
+    return ExitCode.CLEAN if result.clean else ExitCode.FINDINGS
 
 
 def _write_report(
@@ -202,7 +222,10 @@ def _write_report(
 def _summary_line(result: ScanResult) -> str:
     findings = len(result.findings)
     stats = result.stats
-    return (
+    line = (
         f"keysweep: {findings} finding{'s' if findings != 1 else ''}, {len(result.skipped)} skipped, "
-        f"{stats.blobs:,} files, {stats.bytes / 1e6:.1f} MB in {stats.duration_seconds:.2f} s"
+        f"{stats.blobs:,} blobs, {stats.bytes / 1e6:.1f} MB in {stats.duration_seconds:.2f} s"
     )
+    if result.known_open:
+        line += f"; {result.known_open} open finding(s) from earlier scans still leaked"
+    return line

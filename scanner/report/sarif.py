@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from scanner import __version__
+from scanner.iam.describe import one_line
 from scanner.model import Finding, Severity, Skipped
 from scanner.report.interface import Reporter, ReportError
 from scanner.report.records import (
@@ -104,7 +105,7 @@ def _uri(path: str) -> str:
     return quote(path, safe="/")
 
 
-def _message(finding: Finding) -> str:
+def _message(finding: Finding, annotations: Mapping[str, Any] | None = None) -> str:
     parts = [f"{finding.rule_name} found: {finding.preview}"]
     if finding.key_id:
         with_secret = "with its secret access key" if finding.secret_found else "without its secret"
@@ -120,6 +121,9 @@ def _message(finding: Finding) -> str:
         text += f", decoded from {' then '.join(finding.encoding)}"
     if finding.location.commit:
         text += f", in commit {finding.location.commit}"
+    iam = (annotations or {}).get("iam")
+    if isinstance(iam, Mapping):  # scan --iam: whose key it is (all fields are in properties.iam)
+        text += f". AWS: {one_line(iam)}"
     return text + "."
 
 
@@ -157,7 +161,7 @@ def _result(
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
         "level": LEVEL[finding.severity],
-        "message": {"text": _message(finding)},
+        "message": {"text": _message(finding, annotations)},
         "locations": [sarif_location],
         "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
         "properties": properties,

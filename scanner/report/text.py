@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from itertools import groupby
-from typing import TextIO
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.text import Text
 
+from scanner.iam.describe import one_line
 from scanner.model import Finding, Severity, Skipped, SourceKind
 from scanner.report.interface import Reporter, ReportError
 from scanner.report.records import display_path, ordered, ordered_skipped, severity_counts
@@ -138,7 +139,9 @@ def _group_header(finding: Finding) -> Text:
     return header
 
 
-def _finding_lines(finding: Finding, options: OutputOptions, suppressed: bool) -> list[Text]:
+def _finding_lines(
+    finding: Finding, options: OutputOptions, suppressed: bool, annotations: Mapping[str, Any] | None = None
+) -> list[Text]:
     label = finding.severity.value.upper().ljust(_LABEL_WIDTH)
     first = Text("  ")
     first.append(label, style=SEVERITY_STYLE[finding.severity])
@@ -167,11 +170,55 @@ def _finding_lines(finding: Finding, options: OutputOptions, suppressed: bool) -
         details.append(f"  {printable(name)} {printable(value)}", style="dim")
     if suppressed:
         details.append(f"  suppressed by {printable(finding.suppressed_by or 'unknown')}", style="yellow")
-    return [first, details]
+    lines = [first, details]
+    provenance = (annotations or {}).get("provenance")
+    if isinstance(provenance, Mapping):  # where a secret found in git history entered
+        lines.append(_provenance_line(provenance))
+    iam = (annotations or {}).get("iam")
+    if isinstance(iam, Mapping):  # AWS key owner, state and leak timeline (scan --iam)
+        timeline = iam.get("timeline") or {}
+        urgent = timeline.get("state") == "used-after-leak" or iam.get("state") == "unknown"
+        owner = Text(_INDENT)
+        owner.append("aws ", style="dim")
+        owner.append(printable(one_line(iam)), style="bold red" if urgent else "")
+        lines.append(owner)
+    return lines
+
+
+_PROVENANCE_STATUS = {
+    "only-in-history": ("only in history (removed, but every clone still has it)", "bold red"),
+    "only-unreachable": ("only in unreachable objects (until git gc prunes them)", "yellow"),
+    "at-head": ("still at HEAD", "bold red"),
+    "working-tree": ("in uncommitted files", "yellow"),
+}
+
+
+def _provenance_line(provenance: Mapping[str, Any]) -> Text:
+    line = Text(_INDENT)
+    line.append("git ", style="dim")
+    first = provenance.get("first")
+    if isinstance(first, Mapping):
+        line.append(f"entered in {printable(str(first.get('commit', ''))[:12])}", style="bold")
+        line.append(
+            f" {printable(str(first.get('date', '')))} by {printable(str(first.get('author', '')))}"
+            f" \u201c{printable(str(first.get('summary', '')))}\u201d at {printable(str(first.get('path', '')))}"
+        )
+        later = int(provenance.get("later_count") or 0)
+        if later:
+            line.append(f"; seen in {later} later commit{'s' if later != 1 else ''}", style="dim")
+        line.append("; ")
+    text, style = _PROVENANCE_STATUS.get(str(provenance.get("status")), (str(provenance.get("status")), ""))
+    line.append(text, style=style)
+    return line
 
 
 def _finding_section(
-    console: Console, title: str, findings: Iterable[Finding], options: OutputOptions, suppressed: bool
+    console: Console,
+    title: str,
+    findings: Iterable[Finding],
+    options: OutputOptions,
+    suppressed: bool,
+    annotations: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
     by_file = sorted(ordered(findings), key=_group_key)
     if not by_file:
@@ -182,7 +229,8 @@ def _finding_section(
         console.print()
         console.print(_group_header(items[0]))
         for finding in items:
-            for line in _finding_lines(finding, options, suppressed):
+            facts = (annotations or {}).get(finding.fingerprint)
+            for line in _finding_lines(finding, options, suppressed, facts):
                 console.print(line)
     console.print()
 
@@ -212,9 +260,9 @@ class TextReporter(Reporter):
     def write(self, result: ScanResult, options: OutputOptions, stream: TextIO) -> None:
         console = make_console(stream)
         try:
-            _finding_section(console, "Findings", result.findings, options, suppressed=False)
+            _finding_section(console, "Findings", result.findings, options, False, result.annotations)
             if options.show_suppressed:
-                _finding_section(console, "Suppressed", result.suppressed, options, suppressed=True)
+                _finding_section(console, "Suppressed", result.suppressed, options, True, result.annotations)
             _skipped_section(console, result.skipped)
             for note in result.notes:
                 console.print(Text(f"note: {printable(note)}", style="dim"))

@@ -228,3 +228,39 @@ def _kind_of(mode: int) -> str:
     if stat.S_ISLNK(mode):
         return "symbolic link"
     return "special file"
+
+
+class FileListSource(Source):
+    """Named files under one root (the modified and untracked files of a git working tree)."""
+
+    def __init__(self, root: Path, files: list[Path], label: str) -> None:
+        self.root = root
+        self.files = files
+        self.label = label
+
+    @property
+    def description(self) -> str:
+        return f"{self.label} ({len(self.files)} files)"
+
+    def plan(self, limits: Limits) -> Iterator[WorkUnit | Skipped]:
+        planned: list[PlannedFile] = []
+        for path in self.files:
+            relative = path.relative_to(self.root).as_posix() if path.is_absolute() else path.as_posix()
+            location = Location(SourceKind.FILE, str(self.root), relative)
+            try:
+                info = path.lstat()
+            except OSError as exc:
+                yield Skipped(location, SkipReason.UNREADABLE, f"cannot stat: {exc.strerror or exc}.")
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                yield Skipped(
+                    location, SkipReason.NOT_REGULAR, f"a {_kind_of(info.st_mode)}, not a regular file."
+                )
+                continue
+            if info.st_size > limits.max_file_size:
+                yield _too_large(location, info.st_size, limits)
+                continue
+            planned.append(PlannedFile(relative, str(path), info.st_size))
+        for start in range(0, len(planned), UNIT_FILES):
+            batch = tuple(planned[start : start + UNIT_FILES])
+            yield FileBatch(str(self.root), batch, sum(p.size for p in batch), len(batch))

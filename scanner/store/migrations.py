@@ -15,6 +15,8 @@ Tables:
     sightings      which scan saw which finding (exact `--scan` filtering, times seen)
     skipped        per scan, every input that was not (fully) scanned, with reason and detail
     triage_events  history of triage status changes
+    iam_keys       IAM enrichment per AWS access key id (owner, state, timeline, verification), with the
+                   time it was fetched (cache TTL); joined to findings on key_id
 
 No column ever holds a secret: fingerprints, redacted previews and AWS key ids (identifiers) only.
 `findings.key_id` is indexed so that IAM enrichment (a later table keyed by key id) can join on it.
@@ -225,3 +227,57 @@ def m006_triage_events(db: Database) -> None:
         foreign_keys=[("fingerprint", "findings", "fingerprint")],
     )
     events.create_index(["fingerprint"])
+
+
+@_migration
+def m007_iam_keys(db: Database) -> None:
+    """IAM enrichment, one row per AWS access key id (one key, many findings: join on findings.key_id).
+
+    `record` is the whole enrichment as JSON (never a secret: `--verify` stores its result, not what it
+    used); the other columns are what `keysweep findings --live/--owner/--account` filter on.
+    `fetched_at` drives the cache TTL; `first_exposed_at` keeps the earliest exposure seen (a commit date
+    when git history told it). `live` is 1, 0 or NULL (not known).
+    """
+    keys = db.table("iam_keys")
+    keys.create(
+        {
+            "key_id": str,
+            "account_id": str,
+            "account_name": str,
+            "ownership": str,
+            "state": str,
+            "principal": str,
+            "user_name": str,
+            "owner": str,
+            "contacts": str,
+            "live": int,
+            "timeline": str,
+            "first_exposed_at": str,
+            "exposure_source": str,
+            "fetched_at": str,
+            "verified_at": str,
+            "record": str,
+        },
+        pk="key_id",
+        not_null=["ownership", "state", "contacts", "fetched_at", "record"],
+        defaults={"contacts": ""},
+    )
+    keys.create_index(["account_id"])
+    keys.create_index(["state"])
+
+
+@_migration
+def m008_scanned_objects(db: Database) -> None:
+    """Which git objects of which repository were already scanned, and with which rules.
+
+    Incremental history scans read only objects not listed here for the repository and the current
+    rules digest (a change of rules rescans everything). `repo_key` identifies the repository's git
+    directory; `blob_id` is an object id (an identifier, never content).
+    """
+    objects = db.table("scanned_objects")
+    objects.create(
+        {"repo_key": str, "blob_id": str, "rules_digest": str, "scan_id": int},
+        pk=("repo_key", "blob_id"),
+        not_null=["rules_digest"],
+    )
+    objects.create_index(["repo_key", "rules_digest"])

@@ -23,6 +23,7 @@ from scanner.store.values import (
     FingerprintError,
     ScanStatus,
     StoredFinding,
+    StoredKeyEnrichment,
     StoredLocation,
     StoredScan,
 )
@@ -262,6 +263,24 @@ def where_clauses(filters: FindingFilter) -> tuple[list[str], list[Any]]:
             "EXISTS (SELECT 1 FROM sightings s WHERE s.fingerprint = f.fingerprint AND s.scan_id = ?)"
         )
         params.append(filters.scan_id)
+    # IAM enrichment conditions hold for the finding's key id (iam_keys, one row per key id).
+    iam: list[str] = []
+    if filters.live:
+        iam.append("k.live = 1")
+    if filters.owner:
+        iam.append(
+            "(instr(lower(coalesce(k.user_name, '')), lower(?)) > 0"
+            " OR instr(lower(k.contacts), lower(?)) > 0"
+            " OR instr(lower(coalesce(json_extract(k.record, '$.user_arn'), '')), lower(?)) > 0)"
+        )
+        params.extend([filters.owner.strip()] * 3)
+    if filters.account:
+        iam.append("(k.account_id = ? OR lower(coalesce(k.account_name, '')) = lower(?))")
+        params.extend([filters.account.strip()] * 2)
+    if iam:
+        where.append(
+            "EXISTS (SELECT 1 FROM iam_keys k WHERE k.key_id = f.key_id AND " + " AND ".join(iam) + ")"
+        )
     # Location conditions must hold for the same location, so they share one EXISTS.
     place: list[str] = []
     if filters.path:
@@ -302,4 +321,60 @@ def stored_scan(row: Sequence[Any]) -> StoredScan:
         skipped=skipped,
         status=ScanStatus(status),
         notes=tuple(json.loads(notes)),
+    )
+
+
+IAM_UPSERT = """
+INSERT INTO iam_keys (key_id, account_id, account_name, ownership, state, principal, user_name, owner,
+                      contacts, live, timeline, first_exposed_at, exposure_source, fetched_at, verified_at,
+                      record)
+VALUES (:key_id, :account_id, :account_name, :ownership, :state, :principal, :user_name, :owner,
+        :contacts, :live, :timeline, :first_exposed_at, :exposure_source, :fetched_at, :verified_at,
+        :record)
+ON CONFLICT (key_id) DO UPDATE SET
+    account_id = excluded.account_id, account_name = excluded.account_name, ownership = excluded.ownership,
+    state = excluded.state, principal = excluded.principal, user_name = excluded.user_name,
+    owner = excluded.owner, contacts = excluded.contacts, live = excluded.live, timeline = excluded.timeline,
+    first_exposed_at = coalesce(excluded.first_exposed_at, iam_keys.first_exposed_at),
+    exposure_source = CASE WHEN excluded.first_exposed_at IS NULL THEN iam_keys.exposure_source
+                           ELSE excluded.exposure_source END,
+    fetched_at = excluded.fetched_at, verified_at = excluded.verified_at, record = excluded.record
+"""
+
+
+def iam_row(enrichment: StoredKeyEnrichment) -> dict[str, Any]:
+    """The columns of `iam_keys` for one enrichment (filter columns are read from its record)."""
+    record = enrichment.record
+    contacts = record.get("contacts") or {}
+    live = record.get("live")
+    verification = record.get("verification") or {}
+    return {
+        "key_id": enrichment.key_id,
+        "account_id": record.get("account_id"),
+        "account_name": record.get("account_name"),
+        "ownership": str(record.get("ownership") or "unknown"),
+        "state": str(record.get("state") or "unknown"),
+        "principal": record.get("principal"),
+        "user_name": record.get("user"),
+        "owner": record.get("owner"),
+        "contacts": "\n".join(f"{key}={value}" for key, value in contacts.items()),
+        "live": None if live is None else int(bool(live)),
+        "timeline": enrichment.timeline,
+        "first_exposed_at": timestamp(enrichment.first_exposed_at) if enrichment.first_exposed_at else None,
+        "exposure_source": enrichment.exposure_source,
+        "fetched_at": timestamp(enrichment.fetched_at),
+        "verified_at": verification.get("at"),
+        "record": json.dumps(record, sort_keys=True, default=str),
+    }
+
+
+def stored_key_enrichment(row: Sequence[Any]) -> StoredKeyEnrichment:
+    key_id, record, fetched_at, first_exposed_at, exposure_source, timeline = row
+    return StoredKeyEnrichment(
+        key_id=key_id,
+        record=json.loads(record),
+        fetched_at=parse_timestamp(fetched_at),
+        first_exposed_at=parse_timestamp(first_exposed_at) if first_exposed_at else None,
+        exposure_source=exposure_source,
+        timeline=timeline,
     )

@@ -9,7 +9,7 @@ Every `sqlite3` error leaves this module as a `StoreError` with a sentence namin
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,15 +24,20 @@ from scanner.store.migrations import KNOWN_MIGRATIONS, MIGRATION_SET, migrations
 from scanner.store.rows import (
     FINDING_COLUMNS,
     FINDING_UPSERT,
+    IAM_UPSERT,
     LOCATION_UPSERT,
+    _chunks,
+    _placeholders,
     by_fingerprint,
     existing_fingerprints,
     finding_row,
+    iam_row,
     insert_scan,
     location_row,
     parse_timestamp,
     resolve,
     stored_finding,
+    stored_key_enrichment,
     stored_scan,
     timestamp,
     where_clauses,
@@ -43,6 +48,7 @@ from scanner.store.values import (
     RecordedScan,
     ScanStatus,
     StoredFinding,
+    StoredKeyEnrichment,
     StoredScan,
     StoreError,
     TriageEvent,
@@ -252,7 +258,83 @@ class Store:
             ).fetchall()
         return [stored_scan(row) for row in rows]
 
+    # IAM enrichment (one row per AWS access key id)
+
+    def save_key_enrichments(self, enrichments: Iterable[StoredKeyEnrichment]) -> int:
+        """Insert or replace the enrichment of each key id. A stored first exposure is kept when the new
+        one is unknown. Returns how many were written."""
+        rows = [iam_row(enrichment) for enrichment in enrichments]
+        with self._write("record IAM enrichment") as conn:
+            conn.executemany(IAM_UPSERT, rows)
+        return len(rows)
+
+    def key_enrichments(self, key_ids: Iterable[str] | None = None) -> dict[str, StoredKeyEnrichment]:
+        """The stored enrichment of these key ids (all of them when None), by key id."""
+        columns = "key_id, record, fetched_at, first_exposed_at, exposure_source, timeline"
+        with self._read("read IAM enrichment") as conn:
+            if key_ids is None:
+                rows = conn.execute(f"SELECT {columns} FROM iam_keys").fetchall()
+            else:
+                wanted = sorted({k.strip().upper() for k in key_ids})
+                rows = []
+                for chunk in _chunks(wanted):
+                    rows.extend(
+                        conn.execute(
+                            f"SELECT {columns} FROM iam_keys WHERE key_id IN ({_placeholders(chunk)})", chunk
+                        ).fetchall()
+                    )
+        return {row[0]: stored_key_enrichment(row) for row in rows}
+
+    def aws_key_sightings(self, statuses: Iterable[TriageStatus] = ()) -> dict[str, datetime]:
+        """Every AWS access key id in the findings (optionally only findings with these triage statuses),
+        with the first time keysweep saw it."""
+        sql = "SELECT key_id, min(first_seen_at) FROM findings WHERE key_id IS NOT NULL AND key_id != ''"
+        wanted = sorted(str(status) for status in statuses)
+        if wanted:
+            sql += f" AND status IN ({_placeholders(wanted)})"
+        sql += " GROUP BY key_id"
+        with self._read("list AWS key ids") as conn:
+            rows = conn.execute(sql, wanted).fetchall()
+        return {str(key_id).upper(): parse_timestamp(first) for key_id, first in rows}
+
+    def first_seen(self, fingerprints: Iterable[str]) -> dict[str, datetime]:
+        """When each of these findings was first seen (findings not in the database are left out)."""
+        found: dict[str, datetime] = {}
+        with self._read("read first sightings") as conn:
+            for chunk in _chunks(sorted(set(fingerprints))):
+                rows = conn.execute(
+                    "SELECT fingerprint, first_seen_at FROM findings"
+                    f" WHERE fingerprint IN ({_placeholders(chunk)})",
+                    chunk,
+                )
+                found.update((fingerprint, parse_timestamp(first)) for fingerprint, first in rows)
+        return found
+
     # Transactions
+
+    def scanned_objects(self, repo_key: str, rules_digest: str) -> frozenset[str]:
+        """The object ids of a repository already scanned with these rules (incremental scans)."""
+        with self._read("read the scanned objects") as conn:
+            rows = conn.execute(
+                "SELECT blob_id FROM scanned_objects WHERE repo_key = ? AND rules_digest = ?",
+                (repo_key, rules_digest),
+            ).fetchall()
+        return frozenset(row[0] for row in rows)
+
+    def record_scanned_objects(
+        self, repo_key: str, blob_ids: Iterable[str], rules_digest: str, scan_id: int
+    ) -> int:
+        """Remember that these objects were scanned with these rules. Returns how many were new."""
+        rows = [(repo_key, blob_id, rules_digest, scan_id) for blob_id in blob_ids]
+        with self._write("record the scanned objects") as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT INTO scanned_objects (repo_key, blob_id, rules_digest, scan_id) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (repo_key, blob_id) DO UPDATE SET rules_digest = excluded.rules_digest, "
+                "scan_id = excluded.scan_id WHERE scanned_objects.rules_digest != excluded.rules_digest",
+                rows,
+            )
+            return conn.total_changes - before
 
     @contextmanager
     def _write(self, action: str) -> Iterator[sqlite3.Connection]:

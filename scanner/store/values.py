@@ -166,6 +166,25 @@ class FindingFilter:
     origin: str | None = None
     scan_id: int | None = None
     since: datetime | None = None
+    # IAM enrichment (the iam_keys table, joined on key_id): `live` keeps keys known to work (proven by
+    # --verify, or Active in our account and not disproven); `owner` is a case-insensitive substring of
+    # the owning user, its ARN or an owner-tag value; `account` an account id or name.
+    live: bool = False
+    owner: str | None = None
+    account: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKeyEnrichment:
+    """One row of `iam_keys`: the IAM enrichment of an AWS access key id, as `record` (plain JSON values,
+    read back by `scanner.iam`), with the columns that filters use."""
+
+    key_id: str
+    record: dict[str, Any]
+    fetched_at: datetime
+    first_exposed_at: datetime | None = None
+    exposure_source: str | None = None
+    timeline: str | None = None
 
 
 def _iso(value: datetime | None) -> str | None:

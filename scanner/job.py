@@ -1,0 +1,290 @@
+"""One scan, start to finish: targets → sources → pipeline → git provenance → triage → store → IAM.
+
+The CLI builds a `ScanRequest` from its options and calls `run_job`; the web service and the Dask
+sweeps will do the same. Errors come out as `UsageError` (the request is wrong: exit 2) or
+`ScanFailed` (the scan could not run: exit 3), each a full sentence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scanner.config import Config, ConfigError, load_config, parse_size
+from scanner.engine import rules_digest
+from scanner.model import SkipReason, SourceKind, TriageStatus
+from scanner.pipeline import Progress, ScanSettings, apply_triage, run_scan
+from scanner.result import ScanResult
+from scanner.rules import Rule, RuleError, load_builtin_rules
+from scanner.sources.files import FileListSource, FileSource
+from scanner.sources.interface import Limits, Source, SourceError
+from scanner.store import Store, StoreError
+
+DEFAULT_MAX_FILE_SIZE = 1024**3
+# Blobs whose reading failed are not remembered as scanned: the next scan tries them again.
+_UNREAD = frozenset({SkipReason.UNREADABLE, SkipReason.ERROR, SkipReason.MISSING_OBJECT})
+_MAX_LATER_SIGHTINGS = 50
+
+
+class JobError(Exception):
+    """A scan job failed; the message is a full sentence for people."""
+
+
+class UsageError(JobError):
+    """The request is wrong (bad config, unknown path or revision): exit code 2."""
+
+
+class ScanFailed(JobError):
+    """The scan could not run (database unusable, rules broken): exit code 3."""
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    targets: tuple[Path, ...]
+    db_path: Path
+    config_path: Path | None = None
+    disabled_rules: tuple[str, ...] = ()
+    max_file_size: str | None = None
+    max_archive_depth: int | None = None
+    decode: bool = True
+    workers: int = 0
+    history: bool = True
+    range: str | None = None
+    since: str | None = None
+    incremental: bool = True
+    iam: bool = False
+    verify: bool = False
+    aws_profile: str | None = None
+
+
+@dataclass
+class _GitTarget:
+    source: Any  # GitHistorySource (imported lazily: plain directory scans never load git code)
+    digest: str
+    reused: int = 0
+
+
+@dataclass
+class _Plan:
+    sources: list[Source] = field(default_factory=list)
+    git: list[_GitTarget] = field(default_factory=list)
+    working_tree: list[FileListSource] = field(default_factory=list)
+
+
+def is_git_repository(path: Path) -> bool:
+    """A repository's top directory (with `.git`) or a bare repository / mirror."""
+    if not path.is_dir():
+        return False
+    if (path / ".git").exists():
+        return True
+    return (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir()
+
+
+def prepare(request: ScanRequest) -> tuple[Config, tuple[Rule, ...], Limits]:
+    try:
+        config = load_config(request.config_path, request.targets)
+        rules = tuple(config.select_rules(load_builtin_rules(), request.disabled_rules))
+        limits = Limits(max_file_size=DEFAULT_MAX_FILE_SIZE)
+        if config.max_file_size is not None:
+            limits = replace(limits, max_file_size=config.max_file_size)
+        if request.max_file_size is not None:
+            limits = replace(limits, max_file_size=parse_size(request.max_file_size, "--max-file-size"))
+        if request.max_archive_depth is not None:
+            limits = replace(limits, max_archive_depth=request.max_archive_depth)
+    except (ConfigError, RuleError) as exc:
+        raise UsageError(str(exc)) from None
+    return config, rules, limits
+
+
+def plan_sources(request: ScanRequest, config: Config, rules: Sequence[Rule], store: Store) -> _Plan:
+    plan = _Plan()
+    wants_range = request.range is not None or request.since is not None
+    digest = rules_digest(rules)
+    for target in request.targets:
+        try:
+            if not is_git_repository(target):
+                if wants_range:
+                    raise UsageError(f"{target} is not a git repository: --range and --since need one.")
+                plan.sources.append(FileSource(target, exclude=config.policy.path_excluded))
+                continue
+            if not request.history and not wants_range:
+                plan.sources.append(FileSource(target, exclude=config.policy.path_excluded))
+                continue
+            from scanner.sources.git import GitHistorySource
+
+            source = GitHistorySource(target, range=request.range, since=request.since)
+            git_target = _GitTarget(source, digest)
+            if request.incremental and not wants_range:
+                exclude = {repo.key: store.scanned_objects(repo.key, digest) for repo in source.repositories}
+                source.exclude_oids = exclude
+                git_target.reused = sum(len(oids) for oids in exclude.values())
+            plan.sources.append(source)
+            plan.git.append(git_target)
+            if not wants_range:
+                for repository, files in source.working_tree_files():
+                    if files:
+                        root = Path(str(repository.work_tree))
+                        changed = [f for f in files if not config.policy.path_excluded(_relative(f, root))]
+                        label = f"uncommitted files of {repository.origin}"
+                        working_tree = FileListSource(root, changed, label)
+                        plan.sources.append(working_tree)
+                        plan.working_tree.append(working_tree)
+        except SourceError as exc:
+            raise UsageError(str(exc)) from None
+    return plan
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def run_job(request: ScanRequest, progress: Progress | None = None) -> ScanResult:
+    config, rules, limits = prepare(request)
+    try:
+        store = Store.open(request.db_path)
+    except StoreError as exc:
+        raise ScanFailed(f"{exc} (choose another database with --db PATH)") from None
+    with store:
+        plan = plan_sources(request, config, rules, store)
+        settings = ScanSettings(
+            rules=rules, policy=config.policy, limits=limits, workers=request.workers, decode=request.decode
+        )
+        result = asyncio.run(run_scan(plan.sources, settings, progress))
+        notes = list(result.notes)
+        if plan.git:
+            result = _with_provenance(result, plan)
+            notes.extend(_git_notes(plan, store))
+        result = apply_triage(result, store.triage_statuses())
+        recorded = store.record_scan(replace(result, notes=tuple(notes)), datetime.now(UTC))
+        result = replace(result, scan_id=recorded.scan_id, notes=tuple(notes))
+        for target in plan.git:
+            _remember_scanned_objects(store, target, result, recorded.scan_id)
+        carried = _carried_over(store, plan, result)
+        if carried:
+            note = (
+                f"{carried} open finding(s) from earlier scans are in objects not read again (still leaked)."
+            )
+            result = replace(result, known_open=carried, notes=(*result.notes, note))
+        if request.iam or request.verify:
+            from scanner.cli.iam import enrich_scan_result
+
+            result = enrich_scan_result(
+                result, store, config.iam, verify=request.verify, profile=request.aws_profile
+            )
+    return result
+
+
+def _with_provenance(result: ScanResult, plan: _Plan) -> ScanResult:
+    """Where each secret found in git history entered, and whether it is still at HEAD."""
+    from scanner.sources.git.provenance import combine_by_fingerprint
+
+    every = list(result.findings) + list(result.suppressed)
+    git_findings = [f for f in every if f.location.source is SourceKind.GIT and f.location.blob_id]
+    if not git_findings:
+        return result
+    worktree_roots = {str(source.root) for source in plan.working_tree}
+    in_working_tree = {
+        f.fingerprint
+        for f in every
+        if f.location.source is SourceKind.FILE and f.location.origin in worktree_roots
+    }
+    annotations: dict[str, dict[str, Any]] = {k: dict(v) for k, v in result.annotations.items()}
+    for target in plan.git:
+        source = target.source
+        provenances = source.provenance(f.location for f in git_findings)
+        by_blob = {blob_id: p for (_origin, blob_id), p in provenances.items()}
+        blobs_by_fingerprint: dict[str, set[str]] = {}
+        for finding in git_findings:
+            if (finding.location.origin, finding.location.blob_id) in provenances:
+                blobs_by_fingerprint.setdefault(finding.fingerprint, set()).add(str(finding.location.blob_id))
+        for fingerprint, secret in combine_by_fingerprint(
+            blobs_by_fingerprint, by_blob, in_working_tree
+        ).items():
+            annotations.setdefault(fingerprint, {})["provenance"] = _provenance_record(secret)
+    notes = list(result.notes)
+    for target in plan.git:
+        notes.extend(f"provenance: {problem}" for problem in target.source.provenance_problems)
+    return replace(result, annotations=annotations, notes=tuple(notes))
+
+
+def _sighting_record(sighting: Any) -> dict[str, Any]:
+    return {
+        "commit": sighting.commit,
+        "author": sighting.author,
+        "date": sighting.date,
+        "summary": sighting.summary,
+        "path": sighting.path,
+    }
+
+
+def _provenance_record(secret: Any) -> dict[str, Any]:
+    if secret.only_unreachable:
+        status = "only-unreachable"
+    elif secret.only_in_history:
+        status = "only-in-history"
+    elif secret.at_head:
+        status = "at-head"
+    else:
+        status = "working-tree"
+    later = list(secret.later)
+    return {
+        "status": status,
+        "first": _sighting_record(secret.first) if secret.first else None,
+        "later": [_sighting_record(s) for s in later[:_MAX_LATER_SIGHTINGS]],
+        "later_count": len(later),
+        "blob_ids": list(secret.blob_ids),
+    }
+
+
+def _git_notes(plan: _Plan, store: Store) -> list[str]:
+    notes: list[str] = []
+    for target in plan.git:
+        if target.reused:
+            origin = target.source.repository.origin
+            notes.append(
+                f"incremental: {target.reused:,} objects of {origin} were already scanned with these rules "
+                "and were not read again (findings in them are in the database: keysweep findings --origin "
+                f"{origin}; rescan everything with --full)."
+            )
+    return notes
+
+
+def _remember_scanned_objects(
+    store: Store, target: _GitTarget, result: ScanResult, scan_id: int | None
+) -> None:
+    source = target.source
+    if source.spec is not None or scan_id is None:
+        return
+    unread = {s.location.blob_id for s in result.skipped if s.reason in _UNREAD and s.location.blob_id}
+    for repo_key, oids in source.planned_oids.items():
+        store.record_scanned_objects(
+            repo_key, (oid for oid in oids if oid not in unread), target.digest, scan_id
+        )
+
+
+def _carried_over(store: Store, plan: _Plan, result: ScanResult) -> int:
+    """Open findings stored for the objects an incremental scan did not read again: still leaked, so
+    they still count for the exit code (a second scan of a leaky repository must not pass)."""
+    from scanner.store.values import FindingFilter
+
+    if not any(target.reused for target in plan.git):
+        return 0
+    reported = {f.fingerprint for f in result.findings} | {f.fingerprint for f in result.suppressed}
+    carried: set[str] = set()
+    for target in plan.git:
+        if not target.reused:
+            continue
+        wanted = FindingFilter(
+            statuses=frozenset({TriageStatus.OPEN, TriageStatus.REVOKED}),
+            source=SourceKind.GIT,
+            origin=target.source.repository.origin,
+        )
+        carried.update(f.fingerprint for f in store.list_findings(wanted) if f.fingerprint not in reported)
+    return len(carried)
