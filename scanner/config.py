@@ -11,7 +11,7 @@ id = "acme-internal-token"
 [allowlist]                             # applies to every rule
 description = "fixtures"
 paths = ['''^tests/fixtures/''']        # regexes over the path (archive members: outer.zip!inner)
-values = ["AKIAZ2X7QK4MNB5RT6UV"]       # exact values (a key id, a secret)
+values = ["AKIAIOSFODNN7EXAMPLE"]       # exact values (a key id, a secret)
 regexes = ['''^dev-''']                 # regexes over the secret
 
 [[allowlists]]                          # per-rule allowlists
@@ -23,6 +23,11 @@ max_file_size = "512MB"
 
 [iam]                                   # tracing AWS keys to their owners: see scanner/iam/config.py
 role_name = "keysweep-readonly"
+
+[ci]                                    # CI and hooks (see README "Use in CI")
+fail_on = "high"                        # exit 1 only for findings of this severity or above
+baseline = ".keysweep-baseline.json"    # known findings (keysweep baseline create), in the repository
+gitleaks = true                         # also read .gitleaks.toml and .gitleaksignore (default)
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from typing import Any
 import regex
 
 from scanner.iam.config import IamConfig, IamConfigError, parse_iam_config
+from scanner.model import Severity
 from scanner.policy import Allowlist, Policy
 from scanner.rules import Rule, RuleError, check_unique, load_builtin_rules, rule_from_table
 
@@ -57,6 +63,9 @@ class Config:
     policy: Policy = field(default_factory=Policy)
     max_file_size: int | None = None
     iam: IamConfig = field(default_factory=IamConfig)  # [iam]: see scanner/iam/config.py
+    fail_on: Severity | None = None  # [ci] fail_on: the lowest severity that fails a scan (exit 1)
+    baseline: str | None = None  # [ci] baseline: path of the baseline file, relative to the repository
+    gitleaks: bool = True  # [ci] gitleaks: read .gitleaks.toml / .gitleaksignore too
 
     def select_rules(self, builtin: Iterable[Rule], extra_disabled: Iterable[str] = ()) -> list[Rule]:
         """The enabled rules: built-in defaults, plus enabled, minus disabled, plus custom."""
@@ -94,7 +103,7 @@ def _strings(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
 
 
 def _allowlist(table: Mapping[str, Any], name: str, where: str) -> Allowlist:
-    unknown = set(table) - {"description", "paths", "values", "regexes", "rules"}
+    unknown = set(table) - {"description", "paths", "values", "regexes", "rules", "stopwords"}
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}.")
     allowlist = Allowlist(
@@ -104,6 +113,7 @@ def _allowlist(table: Mapping[str, Any], name: str, where: str) -> Allowlist:
         regexes=_strings(table, "regexes", where),
         rule_ids=_strings(table, "rules", where),
         description=str(table.get("description", "")),
+        stopwords=_strings(table, "stopwords", where),
     )
     for pattern in allowlist.paths + allowlist.regexes:
         try:
@@ -118,7 +128,7 @@ def parse_config(text: str, source: str) -> Config:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}.") from None
-    unknown = set(document) - {"rules", "custom_rules", "allowlist", "allowlists", "limits", "iam"}
+    unknown = set(document) - {"rules", "custom_rules", "allowlist", "allowlists", "limits", "iam", "ci"}
     if unknown:
         raise ConfigError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}.")
     rules_table = document.get("rules", {})
@@ -142,6 +152,7 @@ def parse_config(text: str, source: str) -> Config:
         iam = parse_iam_config(document.get("iam", {}), source)
     except IamConfigError as exc:
         raise ConfigError(str(exc)) from None
+    fail_on, baseline, gitleaks = _ci_section(document.get("ci", {}), f"{source} [ci]")
     return Config(
         source=source,
         disabled=frozenset(_strings(rules_table, "disable", f"{source} [rules]")),
@@ -150,7 +161,44 @@ def parse_config(text: str, source: str) -> Config:
         policy=Policy(allowlists=tuple(allowlists)),
         max_file_size=max_file_size,
         iam=iam,
+        fail_on=fail_on,
+        baseline=baseline,
+        gitleaks=gitleaks,
     )
+
+
+def parse_severity(text: str, where: str) -> Severity:
+    try:
+        return Severity(str(text).strip().lower())
+    except ValueError:
+        choices = ", ".join(s.value for s in Severity)
+        raise ConfigError(f"{where}: {text!r} is not a severity (choose one of: {choices}).") from None
+
+
+def _ci_section(table: Mapping[str, Any], where: str) -> tuple[Severity | None, str | None, bool]:
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where}: must be a table.")
+    unknown = set(table) - {"fail_on", "baseline", "gitleaks"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}.")
+    fail_on = parse_severity(table["fail_on"], f"{where} fail_on") if "fail_on" in table else None
+    baseline = table.get("baseline")
+    if baseline is not None and (not isinstance(baseline, str) or not baseline.strip()):
+        raise ConfigError(f"{where}: `baseline` must be a path.")
+    gitleaks = table.get("gitleaks", True)
+    if not isinstance(gitleaks, bool):
+        raise ConfigError(f"{where}: `gitleaks` must be true or false.")
+    return fail_on, baseline, gitleaks
+
+
+def config_from_text(text: str, source: str, relative_path: str = CONFIG_NAME) -> Config:
+    """A configuration read from somewhere other than a file (a commit): `relative_path` is where it
+    lives in the scanned tree, and findings in it are suppressed like those in a config file on disk."""
+    config = parse_config(text, source)
+    pattern = "^" + regex.escape(relative_path) + "$"
+    allowlist = Allowlist(name="config-file", paths=(pattern,), description="keysweep's configuration")
+    policy = Policy((*config.policy.allowlists, allowlist), config.policy.allowed_fingerprints)
+    return replace(config, policy=policy)
 
 
 def load_config(explicit: Path | None, roots: Iterable[Path]) -> Config:
@@ -182,7 +230,7 @@ def _allow_the_config_file_itself(config: Config, path: Path, roots: Iterable[Pa
         except ValueError:
             continue
         pattern = "^" + regex.escape(relative.as_posix()) + "$"
-        allowlist = Allowlist(name="config-file", paths=(pattern,), description="keysweep's own configuration")
-        policy = Policy(config.policy.allowlists + (allowlist,), config.policy.allowed_fingerprints)
+        allowlist = Allowlist(name="config-file", paths=(pattern,), description="keysweep's configuration")
+        policy = Policy((*config.policy.allowlists, allowlist), config.policy.allowed_fingerprints)
         return replace(config, policy=policy)
     return config
