@@ -12,17 +12,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scanner.config import Config, ConfigError, load_config, parse_size
+from scanner.config import Config, ConfigError, parse_size
 from scanner.engine import rules_digest
-from scanner.model import SkipReason, SourceKind, TriageStatus
+from scanner.model import Severity, SkipReason, SourceKind, TriageStatus
 from scanner.pipeline import Progress, ScanSettings, apply_triage, run_scan
 from scanner.result import ScanResult
 from scanner.rules import Rule, RuleError, load_builtin_rules
 from scanner.sources.files import FileListSource, FileSource
 from scanner.sources.interface import Limits, Source, SourceError
 from scanner.store import Store, StoreError
+
+if TYPE_CHECKING:
+    from scanner.repo_settings import RepoSettings
 
 DEFAULT_MAX_FILE_SIZE = 1024**3
 # Blobs whose reading failed are not remembered as scanned: the next scan tries them again.
@@ -59,6 +62,27 @@ class ScanRequest:
     iam: bool = False
     verify: bool = False
     aws_profile: str | None = None
+    # CI modes and options (README "Use in CI")
+    staged: bool = False  # scan the index against HEAD
+    pre_push: tuple[Any, ...] | None = None  # PushUpdate lines from git's pre-push stdin
+    baseline: Path | None = None  # suppress the findings this baseline file knows
+    no_repo_config: bool = False  # ignore .keysweep.toml, .gitleaks.toml, .gitleaksignore in the repository
+    fail_on: str | None = None  # the lowest severity that fails the scan (exit 1)
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """A finished job: the result and what decides its exit code."""
+
+    result: ScanResult
+    fail_on: Severity | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Exit 1: a reported finding at or above the threshold (any finding without one)."""
+        if self.fail_on is None:
+            return not self.result.clean
+        return any(f.severity.rank >= self.fail_on.rank for f in self.result.findings)
 
 
 @dataclass
@@ -85,9 +109,36 @@ def is_git_repository(path: Path) -> bool:
 
 
 def prepare(request: ScanRequest) -> tuple[Config, tuple[Rule, ...], Limits]:
+    settings, rules, limits = prepare_settings(request)
+    return settings.config, rules, limits
+
+
+def _wants_range(request: ScanRequest) -> bool:
+    return request.range is not None or request.since is not None
+
+
+def prepare_settings(request: ScanRequest) -> tuple[RepoSettings, tuple[Rule, ...], Limits]:
+    """The configuration (from the base commit in range mode: see scanner/repo_settings.py), rules, limits."""
+    from scanner.repo_settings import SettingsError, load_settings, resolve_range
+
+    modes = sum((_wants_range(request), request.staged, request.pre_push is not None))
+    if modes > 1:
+        raise UsageError("choose one of --range/--since, --staged and --pre-push.")
+    range_base = None
     try:
-        config = load_config(request.config_path, request.targets)
-        rules = tuple(config.select_rules(load_builtin_rules(), request.disabled_rules))
+        builtin = load_builtin_rules()
+        if _wants_range(request) and is_git_repository(request.targets[0]):
+            range_base = resolve_range(request.targets[0], request.range, request.since)
+        settings = load_settings(
+            explicit_config=request.config_path,
+            no_repo_config=request.no_repo_config,
+            roots=request.targets,
+            baseline_path=request.baseline,
+            known_rules=frozenset(rule.id for rule in builtin),
+            range_base=range_base,
+        )
+        config = settings.config
+        rules = tuple(config.select_rules(builtin, request.disabled_rules))
         limits = Limits(max_file_size=DEFAULT_MAX_FILE_SIZE)
         if config.max_file_size is not None:
             limits = replace(limits, max_file_size=config.max_file_size)
@@ -95,17 +146,20 @@ def prepare(request: ScanRequest) -> tuple[Config, tuple[Rule, ...], Limits]:
             limits = replace(limits, max_file_size=parse_size(request.max_file_size, "--max-file-size"))
         if request.max_archive_depth is not None:
             limits = replace(limits, max_archive_depth=request.max_archive_depth)
-    except (ConfigError, RuleError) as exc:
+    except (ConfigError, RuleError, SettingsError, SourceError) as exc:
         raise UsageError(str(exc)) from None
-    return config, rules, limits
+    return settings, rules, limits
 
 
 def plan_sources(request: ScanRequest, config: Config, rules: Sequence[Rule], store: Store) -> _Plan:
     plan = _Plan()
-    wants_range = request.range is not None or request.since is not None
+    wants_range = _wants_range(request)
     digest = rules_digest(rules)
     for target in request.targets:
         try:
+            if request.staged or request.pre_push is not None:
+                plan.sources.append(_diff_source(request, target))
+                continue
             if not is_git_repository(target):
                 if wants_range:
                     raise UsageError(f"{target} is not a git repository: --range and --since need one.")
@@ -138,6 +192,16 @@ def plan_sources(request: ScanRequest, config: Config, rules: Sequence[Rule], st
     return plan
 
 
+def _diff_source(request: ScanRequest, target: Path) -> Source:
+    from scanner.sources.staged import PushSource, StagedSource
+
+    if not target.is_dir():
+        raise UsageError(f"{target} is not a git repository: --staged and --pre-push need one.")
+    if request.staged:
+        return StagedSource(target)
+    return PushSource(target, request.pre_push or ())
+
+
 def _relative(path: Path, root: Path) -> str:
     try:
         return path.relative_to(root).as_posix()
@@ -146,22 +210,40 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def run_job(request: ScanRequest, progress: Progress | None = None) -> ScanResult:
-    config, rules, limits = prepare(request)
+    return run_job_outcome(request, progress).result
+
+
+def run_job_outcome(request: ScanRequest, progress: Progress | None = None) -> JobOutcome:
+    """Run the job; the outcome carries the --fail-on threshold (option, else [ci] fail_on)."""
+    from scanner.config import parse_severity
+
+    settings, rules, limits = prepare_settings(request)
+    config = settings.config
+    try:
+        fail_on = parse_severity(request.fail_on, "--fail-on") if request.fail_on else config.fail_on
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
     try:
         store = Store.open(request.db_path)
     except StoreError as exc:
         raise ScanFailed(f"{exc} (choose another database with --db PATH)") from None
     with store:
         plan = plan_sources(request, config, rules, store)
-        settings = ScanSettings(
+        repo = settings
+        scan_settings = ScanSettings(
             rules=rules, policy=config.policy, limits=limits, workers=request.workers, decode=request.decode
         )
-        result = asyncio.run(run_scan(plan.sources, settings, progress))
-        notes = list(result.notes)
+        result = asyncio.run(run_scan(plan.sources, scan_settings, progress))
+        notes = [*repo.notes, *result.notes]
+        for source in plan.sources:
+            notes.extend(getattr(source, "notes", ()))
+        if repo.warnings:
+            result = replace(result, skipped=result.skipped + repo.warnings)
         if plan.git:
             result = _with_provenance(result, plan)
             notes.extend(_git_notes(plan, store))
         result = apply_triage(result, store.triage_statuses())
+        result = _apply_repo_suppressions(result, repo)
         recorded = store.record_scan(replace(result, notes=tuple(notes)), datetime.now(UTC))
         result = replace(result, scan_id=recorded.scan_id, notes=tuple(notes))
         for target in plan.git:
@@ -178,6 +260,16 @@ def run_job(request: ScanRequest, progress: Progress | None = None) -> ScanResul
             result = enrich_scan_result(
                 result, store, config.iam, verify=request.verify, profile=request.aws_profile
             )
+    return JobOutcome(result, fail_on)
+
+
+def _apply_repo_suppressions(result: ScanResult, repo: RepoSettings) -> ScanResult:
+    """gitleaks commits and .gitleaksignore entries, then the baseline (suppressed, not reported)."""
+    from scanner import baseline, gitleaks_import
+
+    result = gitleaks_import.apply(result, repo.gitleaks)
+    if repo.baseline is not None:
+        result = baseline.apply(result, repo.baseline)
     return result
 
 

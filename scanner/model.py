@@ -104,6 +104,7 @@ class SkipReason(StrEnum):
     EXCLUDED = "excluded"
     LFS_POINTER = "lfs-pointer"
     SHALLOW_HISTORY = "shallow-history"
+    CONFIG_CHANGED = "config-changed"  # configuration or baseline changed by the scanned range
     ERROR = "error"
 
 

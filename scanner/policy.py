@@ -21,6 +21,7 @@ class Allowlist:
     regexes: tuple[str, ...] = ()
     rule_ids: tuple[str, ...] = ()
     description: str = ""
+    stopwords: tuple[str, ...] = ()  # a secret containing one of these (any case) is allowed (gitleaks)
 
     @cached_property
     def _path_patterns(self) -> tuple[regex.Pattern[str], ...]:
@@ -47,6 +48,8 @@ class Allowlist:
                 return f"{self.name}:value"
             if any(p.search(value) for p in self._value_patterns):
                 return f"{self.name}:regex"
+            if self.stopwords and any(word.lower() in value.lower() for word in self.stopwords):
+                return f"{self.name}:stopword"
         return None
 
 

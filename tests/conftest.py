@@ -64,7 +64,13 @@ class Keysweep:
     def __call__(self, *args: str | Path, cwd: Path | None = None, timeout: float = 120) -> Run:
         command = [sys.executable, "-m", "scanner", *map(str, args)]
         done = subprocess.run(
-            command, cwd=cwd, env=self.env(), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+            command,
+            cwd=cwd,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
         )
         return Run(done.returncode, done.stdout, done.stderr)
 

@@ -39,7 +39,8 @@ def db_option(function: Any) -> Any:
         "db_path",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
-        help="The findings database (SQLite). Default: $KEYSWEEP_DB or keysweep.db in the user data directory.",
+        help="The findings database (SQLite). "
+        "Default: $KEYSWEEP_DB or keysweep.db in the user data directory.",
     )(function)
 
 

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from scanner.report.interface import Reporter
     from scanner.result import OutputOptions, ScanResult
 
-FORMATS = ("text", "json", "jsonl", "sarif", "csv")
+FORMATS = ("text", "json", "jsonl", "sarif", "csv", "github", "gitlab", "junit")
+SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
 @click.command("scan")
@@ -92,6 +93,34 @@ FORMATS = ("text", "json", "jsonl", "sarif", "csv")
 )
 @click.option("--since", metavar="REF", help="Scan only what the commits since REF introduced (REF..HEAD).")
 @click.option(
+    "--staged",
+    is_flag=True,
+    help="Scan only what is staged for the next commit (the index against HEAD): for pre-commit hooks.",
+)
+@click.option(
+    "--pre-push",
+    is_flag=True,
+    help="Scan the commits being pushed: reads git's pre-push stdin lines "
+    "(<local ref> <local sha> <remote ref> <remote sha>); new branches and deletions are handled.",
+)
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Report only findings not in this baseline file (keysweep baseline create); "
+    "default: [ci] baseline in the configuration. In --range mode it is read from the base commit.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(SEVERITIES),
+    help="Exit 1 only for findings of this severity or above (default: [ci] fail_on, else any finding).",
+)
+@click.option(
+    "--no-repo-config",
+    is_flag=True,
+    help="Ignore configuration in the scanned repository (.keysweep.toml, .gitleaks.toml, "
+    ".gitleaksignore, [ci] baseline): for repositories you do not trust.",
+)
+@click.option(
     "--full",
     is_flag=True,
     help="Read every git object again, even those an earlier scan with the same rules already read.",
@@ -119,6 +148,11 @@ def scan_command(
     revision_range: str | None,
     since: str | None,
     full: bool,
+    staged: bool,
+    pre_push: bool,
+    baseline: Path | None,
+    fail_on: str | None,
+    no_repo_config: bool,
     db_path: Path | None,
 ) -> None:
     """Scan files, directories and git repositories for secrets.
@@ -134,6 +168,7 @@ def scan_command(
     """
     from scanner.job import ScanRequest
 
+    updates = _push_updates() if pre_push else None
     request = ScanRequest(
         targets=paths or (Path("."),),
         db_path=db_path or default_db_path(),
@@ -150,6 +185,11 @@ def scan_command(
         iam=iam,
         verify=verify,
         aws_profile=aws_profile,
+        staged=staged,
+        pre_push=updates,
+        baseline=baseline,
+        no_repo_config=no_repo_config,
+        fail_on=fail_on,
     )
     display = Display(output_format, output, show_secrets, show_suppressed, quiet)
     debug = bool(ctx.obj and ctx.obj.get("debug"))
@@ -169,6 +209,28 @@ def scan_command(
     ctx.exit(int(code))
 
 
+def _push_updates() -> tuple[object, ...]:
+    """git's pre-push stdin; under the pre-commit framework (which reads stdin itself), its
+    PRE_COMMIT_FROM_REF / PRE_COMMIT_TO_REF environment."""
+    import os
+
+    from scanner.sources.interface import SourceError
+    from scanner.sources.staged import parse_push_lines
+
+    lines = [] if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read().splitlines()
+    if not any(line.strip() for line in lines) and os.environ.get("PRE_COMMIT_TO_REF"):
+        lines = [
+            f"{os.environ.get('PRE_COMMIT_LOCAL_BRANCH', 'HEAD')} {os.environ['PRE_COMMIT_TO_REF']} "
+            f"{os.environ.get('PRE_COMMIT_REMOTE_BRANCH', 'remote')} "
+            f"{os.environ.get('PRE_COMMIT_FROM_REF', '0' * 40)}"
+        ]
+    try:
+        return tuple(parse_push_lines(lines))
+    except SourceError as exc:
+        fail(str(exc), ExitCode.USAGE)
+        raise  # unreachable: fail() exits
+
+
 @dataclass(frozen=True)
 class Display:
     """How the result of a scan is shown."""
@@ -183,7 +245,7 @@ class Display:
 def run_scan_command(request: ScanRequest, display: Display) -> ExitCode:
     """Run the job, write the report, choose the exit code. Errors become one line and an exit code."""
     from scanner.cli.progress import ScanProgress
-    from scanner.job import ScanFailed, UsageError, run_job
+    from scanner.job import ScanFailed, UsageError, run_job_outcome
     from scanner.report.interface import ReportError
     from scanner.report.registry import get_reporter
     from scanner.result import OutputOptions
@@ -194,16 +256,17 @@ def run_scan_command(request: ScanRequest, display: Display) -> ExitCode:
         fail(str(exc), ExitCode.USAGE)
     try:
         with ScanProgress(enabled=not display.quiet) as progress:
-            result = run_job(request, progress)
+            outcome = run_job_outcome(request, progress)
     except UsageError as exc:
         fail(str(exc), ExitCode.USAGE)
     except ScanFailed as exc:
         fail(str(exc), ExitCode.SCAN_FAILED)
+    result = outcome.result
     options = OutputOptions(show_secrets=display.show_secrets, show_suppressed=display.show_suppressed)
     _write_report(reporter, result, options, display.output)
     if not display.quiet and (display.output is not None or display.output_format != "text"):
         click.echo(_summary_line(result), err=True)
-    return ExitCode.CLEAN if result.clean else ExitCode.FINDINGS
+    return ExitCode.FINDINGS if outcome.failed else ExitCode.CLEAN
 
 
 def _write_report(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from scanner.report.csv_format import CsvReporter
+from scanner.report.github import GithubReporter
+from scanner.report.gitlab import GitlabReporter
 from scanner.report.interface import Reporter, ReportError
 from scanner.report.json_format import JsonLinesReporter, JsonReporter
+from scanner.report.junit import JunitReporter
 from scanner.report.sarif import SarifReporter
 from scanner.report.text import TextReporter
 
@@ -14,6 +17,9 @@ REPORTERS: dict[str, type[Reporter]] = {
     "jsonl": JsonLinesReporter,
     "sarif": SarifReporter,
     "csv": CsvReporter,
+    "github": GithubReporter,
+    "gitlab": GitlabReporter,
+    "junit": JunitReporter,
 }
 
 

@@ -199,10 +199,9 @@ def _provenance_line(provenance: Mapping[str, Any]) -> Text:
     first = provenance.get("first")
     if isinstance(first, Mapping):
         line.append(f"entered in {printable(str(first.get('commit', ''))[:12])}", style="bold")
-        line.append(
-            f" {printable(str(first.get('date', '')))} by {printable(str(first.get('author', '')))}"
-            f" \u201c{printable(str(first.get('summary', '')))}\u201d at {printable(str(first.get('path', '')))}"
-        )
+        date, author = printable(str(first.get("date", ""))), printable(str(first.get("author", "")))
+        summary, path = printable(str(first.get("summary", ""))), printable(str(first.get("path", "")))
+        line.append(f" {date} by {author} \u201c{summary}\u201d at {path}")
         later = int(provenance.get("later_count") or 0)
         if later:
             line.append(f"; seen in {later} later commit{'s' if later != 1 else ''}", style="dim")

@@ -281,3 +281,50 @@ def m008_scanned_objects(db: Database) -> None:
         not_null=["rules_digest"],
     )
     objects.create_index(["repo_key", "rules_digest"])
+
+
+@_migration
+def m009_hygiene(db: Database) -> None:
+    """Key hygiene (the `hygiene` package): mail sent to owners, and remediation actions.
+
+    `hygiene_mail`: one row per message sent (or refused by the server), with the digest of the results
+    it carried; an owner is not mailed the same digest again within the reporting period.
+    `hygiene_actions`: every remediation, dry-run or applied, with its outcome (an audit trail).
+    Neither ever holds a secret: key ids, user names, addresses.
+    """
+    mail = db.table("hygiene_mail")
+    mail.create(
+        {
+            "id": int,
+            "sent_at": str,
+            "recipient": str,
+            "subject": str,
+            "digest": str,
+            "transport": str,
+            "status": str,
+            "message_id": str,
+            "results": int,
+            "detail": str,
+        },
+        pk="id",
+        not_null=["sent_at", "recipient", "digest", "transport", "status"],
+    )
+    mail.create_index(["recipient", "digest"])
+    actions = db.table("hygiene_actions")
+    actions.create(
+        {
+            "id": int,
+            "at": str,
+            "action": str,
+            "account_id": str,
+            "user_name": str,
+            "key_id": str,
+            "applied": int,
+            "outcome": str,
+            "detail": str,
+            "actor": str,
+        },
+        pk="id",
+        not_null=["at", "action", "account_id", "applied", "outcome"],
+    )
+    actions.create_index(["key_id"])

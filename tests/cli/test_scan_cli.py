@@ -28,7 +28,9 @@ def test_clean_directory_exits_0(tmp_path: Path, keysweep: Keysweep) -> None:
     assert "No secrets found" in run.stdout
 
 
-def test_findings_exit_1_and_a_key_with_its_secret_is_one_redacted_finding(tmp_path: Path, keysweep: Keysweep) -> None:
+def test_findings_exit_1_and_a_key_with_its_secret_is_one_redacted_finding(
+    tmp_path: Path, keysweep: Keysweep
+) -> None:
     root = project(tmp_path / "proj")
     run = keysweep("scan", root, "--format", "json", "--quiet")
     assert run.code == 1, run.stderr
@@ -167,7 +169,9 @@ def test_hostile_inputs_never_crash_the_scan(tmp_path: Path, keysweep: Keysweep)
     assert any(s["path"].startswith("broken.zip") for s in document["skipped"])
 
 
-def test_a_sparse_2gb_file_is_skipped_by_default_and_scanned_on_request(tmp_path: Path, keysweep: Keysweep) -> None:
+def test_a_sparse_2gb_file_is_skipped_by_default_and_scanned_on_request(
+    tmp_path: Path, keysweep: Keysweep
+) -> None:
     sparse = tmp_path / "disk.img"
     line = f"\nAWS_ACCESS_KEY_ID={KEY_ID}\n".encode()
     with sparse.open("wb") as handle:

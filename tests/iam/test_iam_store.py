@@ -13,7 +13,9 @@ from scanner.store import FindingFilter, Store, StoredKeyEnrichment
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 # Made-up key ids, assembled so that keysweep's scan of its own repository does not report them.
-KEYS = {name: "AKIA" + "Q7RT3ZK5MN2WX4P" + last for name, last in (("alice", "A"), ("bob", "B"), ("gone", "C"))}
+KEYS = {
+    name: "AKIA" + "Q7RT3ZK5MN2WX4P" + last for name, last in (("alice", "A"), ("bob", "B"), ("gone", "C"))
+}
 
 
 def finding(key_id: str) -> Finding:
