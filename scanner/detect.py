@@ -32,11 +32,14 @@ class Detector:
         pairings, used = pair_secrets(blob.data, key_ids, named_secrets) if key_ids else ({}, set())
         used_ids = {id(named_secrets[i]) for i in used}
         key_index = {id(m): i for i, m in enumerate(key_ids)}
+        specific = [(m.secret_start, m.secret_end) for m in raw if "generic" not in rules[m.rule_index].tags]
         results: list[Finding] = []
         seen: set[tuple[str, int, int]] = set()
         for match in raw:
             if id(match) in used_ids:
                 continue
+            if "generic" in rules[match.rule_index].tags and _overlaps_any(match, specific):
+                continue  # a specific rule already reports this secret, with a better name
             rule = rules[match.rule_index]
             if id(match) in key_index:
                 finding = self._key_finding(blob, rule, match, pairings.get(key_index[id(match)]))
@@ -114,3 +117,7 @@ class Detector:
         if blob.anchor is None and line_has_inline_allow(blob.data, match.secret_start):
             return "inline-allow"
         return self.policy.suppression(rule.id, blob.location.path, fingerprint, values)
+
+
+def _overlaps_any(match: RawMatch, spans: list[tuple[int, int]]) -> bool:
+    return any(start < match.secret_end and match.secret_start < end for start, end in spans)
