@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from platformdirs import user_cache_dir
@@ -22,24 +22,29 @@ def cache_dir() -> Path:
     return Path(os.environ.get("KEYSWEEP_CACHE_DIR") or user_cache_dir("keysweep", appauthor=False))
 
 
-def compiled_database(rules: Sequence[Rule]) -> bytes | None:
-    """The serialised database for `rules`, from the cache or freshly compiled (and cached)."""
-    if not HAVE_HYPERSCAN or not rules:
-        return None
-    path = cache_dir() / f"rules-{rules_digest(rules)}.hsdb"
+def cached(name: str, digest: str, build: Callable[[], bytes]) -> bytes:
+    """`build()`'s bytes, kept in the cache directory under `name-digest`; rebuilt when unreadable."""
+    path = cache_dir() / f"{name}-{digest}.hsdb"
     try:
         return path.read_bytes()
     except OSError:
         pass
-    database = compile_database(rules)
+    data = build()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:
-            handle.write(database)
+            handle.write(data)
         os.replace(handle.name, path)
     except OSError:
         pass
-    return database
+    return data
+
+
+def compiled_database(rules: Sequence[Rule]) -> bytes | None:
+    """The serialised database for `rules`, from the cache or freshly compiled (and cached)."""
+    if not HAVE_HYPERSCAN or not rules:
+        return None
+    return cached("rules", rules_digest(rules), lambda: compile_database(rules))
 
 
 def build_engine(rules: Sequence[Rule]) -> Engine:

@@ -13,6 +13,7 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from scanner.model import Blob, Location, Skipped, SkipReason, SourceKind
 from scanner.sources.interface import CHUNK_SIZE, Limits, Source, SourceError, WorkUnit, iter_chunks
@@ -72,7 +73,7 @@ def read_file(origin: str, planned: PlannedFile, limits: Limits) -> Iterator[Blo
             if info.st_size > limits.max_file_size:
                 yield _too_large(location, info.st_size, limits)
                 return
-            if info.st_size <= CHUNK_SIZE:
+            if info.st_size <= CHUNK_SIZE or _whole_archive(handle, info.st_size):
                 data = _read_all(handle.read, info.st_size)
                 yield Blob(location, data)
                 return
@@ -80,6 +81,21 @@ def read_file(origin: str, planned: PlannedFile, limits: Limits) -> Iterator[Blo
                 yield Blob(location, chunk, first_line=first_line, first_column=first_column)
     except OSError as exc:
         yield Skipped(location, SkipReason.UNREADABLE, f"reading failed: {exc.strerror or exc}.")
+
+
+# An archive must reach the decoder whole (its directory is at the end): archives up to this size are
+# read in one piece; larger ones are scanned in chunks as raw bytes.
+WHOLE_ARCHIVE_LIMIT = 512 * 1024 * 1024
+
+
+def _whole_archive(handle: BinaryIO, size: int) -> bool:
+    """True for an archive small enough to read whole; leaves the file position at 0."""
+    from scanner.decode.archives import sniff
+
+    if size > WHOLE_ARCHIVE_LIMIT:
+        return False
+    head = os.pread(handle.fileno(), 512, 0)
+    return sniff(head) is not None
 
 
 def _read_all(read: Callable[[int], bytes], size: int) -> bytes:

@@ -107,3 +107,21 @@ def test_option_like_paths_are_refused(tmp_path: Path) -> None:
 
     with pytest.raises(SourceError, match="looks like an option"):
         FileSource(Path("--upload-pack=evil"))
+
+
+def test_an_archive_larger_than_a_chunk_reaches_the_decoder_whole(tmp_path: Path, detector: Detector) -> None:
+    import zipfile
+
+    from scanner.decode import expand
+
+    archive = tmp_path / "big.jar"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as jar:
+        jar.writestr("blob.bin", os.urandom(CHUNK_SIZE + 1024 * 1024))
+        jar.writestr("config/app.env", f"AWS_ACCESS_KEY_ID={KEY_ID}\nAWS_SECRET_ACCESS_KEY={SECRET}\n")
+    blobs, skipped = read_everything(FileSource(tmp_path), Limits())
+    assert len(blobs) == 1 and skipped == []
+    expanded = [b for b in expand(blobs[0], Limits()) if isinstance(b, Blob)]
+    found = [f for b in expanded for f in detector.findings(b) if not f.suppressed_by]
+    assert [(f.location.path, f.key_id, f.secret_found) for f in found] == [
+        ("big.jar!config/app.env", KEY_ID, True)
+    ]
