@@ -240,7 +240,10 @@ def run_job_outcome(request: ScanRequest, progress: Progress | None = None) -> J
         if repo.warnings:
             result = replace(result, skipped=result.skipped + repo.warnings)
         if plan.git:
-            result = _with_provenance(result, plan)
+            # In --range/--since mode each finding already names the commit of the range that introduced
+            # it; tracing it through the whole history would read every commit (seconds on a big one).
+            if not _wants_range(request):
+                result = _with_provenance(result, plan)
             notes.extend(_git_notes(plan, store))
         result = apply_triage(result, store.triage_statuses())
         result = _apply_repo_suppressions(result, repo)

@@ -324,7 +324,7 @@ def test_paths_for_people_and_for_sarif(location: Location, display: str, contai
 
 
 def test_registry_has_every_format() -> None:
-    assert list(REPORTERS) == ["text", "json", "jsonl", "sarif", "csv"]
+    assert list(REPORTERS) == ["text", "json", "jsonl", "sarif", "csv", "github", "gitlab", "junit"]
     for name in REPORTERS:
         reporter = get_reporter(name)
         assert isinstance(reporter, Reporter)
