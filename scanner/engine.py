@@ -156,10 +156,11 @@ class Engine:
 
     def __init__(self, rules: Sequence[Rule], database: bytes | None = None) -> None:
         self.rules: tuple[Rule, ...] = tuple(rules)
-        self._patterns = [rule.compiled() for rule in self.rules]
-        self._secret_groups = [rule.secret_group for rule in self.rules]
+        # Patterns compile on a rule's first prefilter hit: most rules never hit in a given scan.
+        self._patterns: list[regex.Pattern[bytes] | None] = [None] * len(self.rules)
+        self._secret_groups: list[str | int] = [0] * len(self.rules)
+        self._group_names: list[tuple[str, ...]] = [()] * len(self.rules)
         self._spans = [rule.max_span for rule in self.rules]
-        self._group_names = [tuple(p.groupindex) for p in self._patterns]
         self._database = None
         self._keyword_index: regex.Pattern[bytes] | None = None
         self._keyword_rules: dict[bytes, list[int]] = {}
@@ -171,6 +172,14 @@ class Engine:
             self._database.scratch = hyperscan.Scratch(self._database)
         else:  # pragma: no cover
             self._build_keyword_index()
+
+    def _compile(self, rule_index: int) -> regex.Pattern[bytes]:
+        rule = self.rules[rule_index]
+        pattern = rule.compiled()
+        self._patterns[rule_index] = pattern
+        self._secret_groups[rule_index] = rule.secret_group
+        self._group_names[rule_index] = tuple(pattern.groupindex)
+        return pattern
 
     def _build_keyword_index(self) -> None:
         for index, rule in enumerate(self.rules):
@@ -220,7 +229,7 @@ class Engine:
         found: dict[tuple[int, int, int], regex.Match[bytes]] = {}
         size = len(data)
         for rule_index, spans in windows.items():
-            pattern = self._patterns[rule_index]
+            pattern = self._patterns[rule_index] or self._compile(rule_index)
             for start, end in spans:
                 for match in pattern.finditer(data, start, min(end, size)):
                     if match.end() == match.start():

@@ -7,7 +7,6 @@ sweeps will do the same. Errors come out as `UsageError` (the request is wrong: 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from scanner.config import Config, ConfigError, parse_size
 from scanner.engine import rules_digest
 from scanner.model import Severity, SkipReason, SourceKind, TriageStatus
-from scanner.pipeline import Progress, ScanSettings, apply_triage, run_scan
+from scanner.pipeline import Progress, ScanSettings, apply_triage, scan_sources
 from scanner.result import ScanResult
 from scanner.rules import Rule, RuleError, load_builtin_rules
 from scanner.sources.files import FileListSource, FileSource
@@ -233,7 +232,7 @@ def run_job_outcome(request: ScanRequest, progress: Progress | None = None) -> J
         scan_settings = ScanSettings(
             rules=rules, policy=config.policy, limits=limits, workers=request.workers, decode=request.decode
         )
-        result = asyncio.run(run_scan(plan.sources, scan_settings, progress))
+        result = scan_sources(plan.sources, scan_settings, progress)
         notes = [*repo.notes, *result.notes]
         for source in plan.sources:
             notes.extend(getattr(source, "notes", ()))

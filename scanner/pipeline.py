@@ -8,7 +8,6 @@ worker) becomes Skipped values with the reason; the scan goes on.
 
 from __future__ import annotations
 
-import asyncio
 import multiprocessing
 import os
 import time
@@ -122,17 +121,19 @@ def scan_unit(unit: WorkUnit, state: _WorkerState) -> UnitOutcome:
     return UnitOutcome(tuple(findings), tuple(skipped), blobs, size)
 
 
-async def run_scan(
+def scan_sources(
     sources: Sequence[Source],
     settings: ScanSettings,
     progress: Progress | None = None,
 ) -> ScanResult:
+    """Plan, scan and gather. Small scans run in this process; larger ones in a process pool driven by
+    asyncio (imported only then: a CI hook's few files should not pay for it)."""
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
     units: list[WorkUnit] = []
     skipped: list[Skipped] = []
     for source in sources:
-        for item in await asyncio.to_thread(_plan, source, settings.limits):
+        for item in source.plan(settings.limits):
             if isinstance(item, Skipped):
                 skipped.append(item)
             else:
@@ -145,12 +146,13 @@ async def run_scan(
     if total_bytes < IN_PROCESS_BYTES or settings.worker_count == 1 or len(units) < 2:
         state = _WorkerState(settings.rules, database, settings)
         for unit in units:
-            outcome = await asyncio.to_thread(scan_unit, unit, state)
-            outcomes.append(outcome)
+            outcomes.append(scan_unit(unit, state))
             if progress:
                 progress.advanced(unit.count, unit.size)
     else:
-        outcomes = await _scan_in_pool(units, settings, database, progress)
+        import asyncio
+
+        outcomes = asyncio.run(_scan_in_pool(units, settings, database, progress))
     findings: list[Finding] = []
     suppressed: list[Finding] = []
     blobs = 0
@@ -174,8 +176,15 @@ async def run_scan(
     )
 
 
-def _plan(source: Source, limits: Limits) -> list[WorkUnit | Skipped]:
-    return list(source.plan(limits))
+async def run_scan(
+    sources: Sequence[Source],
+    settings: ScanSettings,
+    progress: Progress | None = None,
+) -> ScanResult:
+    """`scan_sources` for asyncio callers (the web service): runs in a thread, the loop stays free."""
+    import asyncio
+
+    return await asyncio.to_thread(scan_sources, sources, settings, progress)
 
 
 def _order(finding: Finding) -> tuple[object, ...]:
@@ -204,6 +213,8 @@ async def _scan_in_pool(
 ) -> list[UnitOutcome]:
     """Scan units in worker processes. A crashed worker breaks the pool: it is replaced and the units
     that were in flight are retried once; a unit that breaks a pool twice is reported as skipped."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     outcomes: list[UnitOutcome] = []
     in_flight = asyncio.Semaphore(settings.worker_count * 3)

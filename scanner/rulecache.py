@@ -15,7 +15,7 @@ from pathlib import Path
 from platformdirs import user_cache_dir
 
 from scanner.engine import HAVE_HYPERSCAN, Engine, compile_database, rules_digest
-from scanner.rules import Rule
+from scanner.rules import Rule, check_patterns
 
 
 def cache_dir() -> Path:
@@ -44,7 +44,11 @@ def compiled_database(rules: Sequence[Rule]) -> bytes | None:
     """The serialised database for `rules`, from the cache or freshly compiled (and cached)."""
     if not HAVE_HYPERSCAN or not rules:
         return None
-    return cached("rules", rules_digest(rules), lambda: compile_database(rules))
+    def build() -> bytes:
+        check_patterns(rules)  # rebuilding: prove every pattern compiles (names the file and id)
+        return compile_database(rules)
+
+    return cached("rules", rules_digest(rules), build)
 
 
 def build_engine(rules: Sequence[Rule]) -> Engine:

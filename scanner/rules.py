@@ -24,6 +24,7 @@ its file and id named, so a broken rule never silently disappears.
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -108,8 +109,12 @@ def _tuple_of_str(value: Any, what: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def rule_from_table(table: Mapping[str, Any], file: str) -> Rule:
-    """Build and validate one rule. Raises RuleError naming the file and rule id."""
+def rule_from_table(table: Mapping[str, Any], file: str, *, compile_pattern: bool = True) -> Rule:
+    """Build and validate one rule. Raises RuleError naming the file and rule id.
+
+    `compile_pattern=False` defers the check that the pattern compiles to `check_patterns` (the
+    built-in rules, proven by the test suite, are compiled when the prefilter database is rebuilt).
+    """
     rule_id = table.get("id")
     where = f"{file}: rule {rule_id!r}" if rule_id else f"{file}: a rule without an id"
     if not isinstance(rule_id, str) or not RULE_ID.match(rule_id):
@@ -125,10 +130,11 @@ def rule_from_table(table: Mapping[str, Any], file: str) -> Rule:
     except ValueError:
         choices = ", ".join(s.value for s in Severity)
         raise RuleError(f"{where}: severity {table['severity']!r} is not one of {choices}.") from None
-    try:
-        _compile(table["pattern"])
-    except regex.error as exc:
-        raise RuleError(f"{where}: the pattern does not compile: {exc}.") from None
+    if compile_pattern:
+        try:
+            _compile(table["pattern"])
+        except regex.error as exc:
+            raise RuleError(f"{where}: the pattern does not compile: {exc}.") from None
     examples = _tuple_of_str(table.get("examples"), "examples", where)
     if not examples:
         raise RuleError(f"{where}: every rule needs at least one entry in `examples`.")
@@ -159,7 +165,7 @@ def rule_from_table(table: Mapping[str, Any], file: str) -> Rule:
     )
 
 
-def rules_from_toml(text: str, file: str) -> list[Rule]:
+def rules_from_toml(text: str, file: str, *, compile_patterns: bool = True) -> list[Rule]:
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -167,7 +173,7 @@ def rules_from_toml(text: str, file: str) -> list[Rule]:
     tables = document.get("rules", [])
     if not isinstance(tables, list):
         raise RuleError(f"{file}: `rules` must be an array of tables ([[rules]]).")
-    return [rule_from_table(table, file) for table in tables]
+    return [rule_from_table(table, file, compile_pattern=compile_patterns) for table in tables]
 
 
 def check_unique(rules: Iterable[Rule]) -> None:
@@ -185,12 +191,27 @@ def builtin_rule_files() -> list[tuple[str, str]]:
     return [(f"patterns/{p.name}", p.read_text(encoding="utf-8")) for p in files]
 
 
-def load_builtin_rules() -> list[Rule]:
+@functools.cache
+def _builtin_rules() -> tuple[Rule, ...]:
     rules: list[Rule] = []
     for name, text in builtin_rule_files():
-        rules.extend(rules_from_toml(text, name))
+        rules.extend(rules_from_toml(text, name, compile_patterns=False))
     check_unique(rules)
-    return rules
+    return tuple(rules)
+
+
+def load_builtin_rules() -> list[Rule]:
+    """The shipped rules. Their patterns compile lazily; `check_patterns` validates them all."""
+    return list(_builtin_rules())
+
+
+def check_patterns(rules: Iterable[Rule]) -> None:
+    """Compile every rule's pattern; raise RuleError naming the first that fails (file and id)."""
+    for rule in rules:
+        try:
+            _compile(rule.pattern)
+        except regex.error as exc:
+            raise RuleError(f"{rule.file}: rule {rule.id!r}: the pattern does not compile: {exc}.") from None
 
 
 def load_rule_file(path: Path) -> list[Rule]:
