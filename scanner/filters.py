@@ -37,6 +37,9 @@ _TEMPLATE = regex.compile(
     r"\$\{\{.*?\}\}|\$\{[^}]*\}|\{\{.*?\}\}|^\$[A-Za-z_][A-Za-z0-9_]*$|%\([A-Za-z_]+\)s|<%=?.*?%>"
     r"|\bos\.(?:environ|getenv)\b|\bprocess\.env\b|\bENV\[|\bSystem\.getenv\b|\bgetenv\(|\bsecrets\.[A-Z_]"
 )
+# snake_case identifiers with an optional number (`factory_order_format-6306`, `request_id_2`): names
+# and keys of things, not secrets. Passphrases (`correct-horse-battery`) have no underscores.
+_IDENTIFIER = regex.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?:[-.][0-9]{1,8})?$")
 _SHA1_HEX = regex.compile(r"^(?:[0-9a-f]{40}|[0-9A-F]{40})$")
 _SEQUENTIAL = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "1234567890")
 
@@ -67,6 +70,10 @@ def is_template_reference(value: str) -> bool:
     return _TEMPLATE.search(value) is not None
 
 
+def is_identifier_shaped(value: str) -> bool:
+    return _IDENTIFIER.match(value) is not None
+
+
 def is_sha1_hex(value: str) -> bool:
     return _SHA1_HEX.match(value) is not None
 
@@ -82,6 +89,10 @@ def _everywhere(_rule: Rule) -> bool:
     return True
 
 
+def _generic(rule: Rule) -> bool:
+    return "generic" in rule.tags
+
+
 def _generic_or_aws(rule: Rule) -> bool:
     return "generic" in rule.tags or "aws" in rule.tags
 
@@ -95,6 +106,7 @@ SECRET_FILTERS: tuple[SecretFilter, ...] = (
     SecretFilter("template-reference", _everywhere, lambda _r, v: is_template_reference(v)),
     SecretFilter("placeholder", _everywhere, lambda _r, v: is_placeholder(v)),
     SecretFilter("sha1-hex", _generic_or_aws, lambda _r, v: is_sha1_hex(v)),
+    SecretFilter("identifier-shaped", _generic, lambda _r, v: is_identifier_shaped(v)),
     SecretFilter("low-entropy", _everywhere, _below_entropy_floor),
 )
 

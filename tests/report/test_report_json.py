@@ -86,3 +86,17 @@ def test_jsonl_without_suppressed_and_clean() -> None:
     assert "suppressed" not in types
     clean = render("jsonl", clean_result()).splitlines()
     assert len(clean) == 1 and json.loads(clean[0])["type"] == "summary"
+
+
+def test_streamed_document_equals_the_document_model() -> None:
+    import io
+    import json
+
+    from scanner.report.json_format import JsonReporter, json_document
+    from scanner.result import OutputOptions
+
+    for options in (OutputOptions(), OutputOptions(show_suppressed=True, show_secrets=True)):
+        result = sample_result()
+        stream = io.StringIO()
+        JsonReporter().write(result, options, stream)
+        assert json.loads(stream.getvalue()) == json.loads(json.dumps(json_document(result, options)))
