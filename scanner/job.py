@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from scanner.config import Config, ConfigError, parse_size
 from scanner.engine import rules_digest
-from scanner.model import Severity, SkipReason, SourceKind, TriageStatus
+from scanner.model import Finding, Severity, SkipReason, SourceKind, TriageStatus
 from scanner.pipeline import Progress, ScanSettings, apply_triage, scan_sources
 from scanner.result import ScanResult
 from scanner.rules import Rule, RuleError, load_builtin_rules
@@ -243,6 +243,7 @@ def run_job_outcome(request: ScanRequest, progress: Progress | None = None) -> J
             # it; tracing it through the whole history would read every commit (seconds on a big one).
             if not _wants_range(request):
                 result = _with_provenance(result, plan)
+                result = _one_row_per_place(result)
             notes.extend(_git_notes(plan, store))
         result = apply_triage(result, store.triage_statuses())
         result = _apply_repo_suppressions(result, repo)
@@ -306,6 +307,31 @@ def _with_provenance(result: ScanResult, plan: _Plan) -> ScanResult:
     for target in plan.git:
         notes.extend(f"provenance: {problem}" for problem in target.source.provenance_problems)
     return replace(result, annotations=annotations, notes=tuple(notes))
+
+
+def _one_row_per_place(result: ScanResult) -> ScanResult:
+    """One secret at the same path, line and column in several versions of a file (several blobs) is
+    one row in reports: the versions are listed in its provenance (`blob_ids`, later commits)."""
+
+    def collapse(findings: Sequence[Finding]) -> tuple[Finding, ...]:
+        kept: dict[tuple[object, ...], Finding] = {}
+        for finding in findings:
+            location = finding.location
+            key = (
+                finding.fingerprint,
+                finding.rule_id,
+                location.source,
+                location.origin,
+                location.path,
+                location.commit,
+                finding.line,
+                finding.column,
+            )
+            if key not in kept or (finding.secret_found and not kept[key].secret_found):
+                kept[key] = finding
+        return tuple(kept.values())
+
+    return replace(result, findings=collapse(result.findings), suppressed=collapse(result.suppressed))
 
 
 def _sighting_record(sighting: Any) -> dict[str, Any]:
