@@ -34,7 +34,7 @@ _PLACEHOLDER = regex.compile(
     r"|^(?:password|passwd|secret|token|apikey|api_key)$)"
 )
 _TEMPLATE = regex.compile(
-    r"\$\{\{.*?\}\}|\$\{[^}]*\}|\{\{.*?\}\}|^\$[A-Za-z_][A-Za-z0-9_]*$|%\([A-Za-z_]+\)s|<%=?.*?%>"
+    r"\$\{\{.*?\}\}|\$\{[^}]*\}|\{\{.*?\}\}|^\$[A-Za-z_][A-Za-z0-9_]*$|%\([A-Za-z_]+\)s|<%=?.*?%>|%[A-Za-z_][A-Za-z0-9_]*%"
     r"|\bos\.(?:environ|getenv)\b|\bprocess\.env\b|\bENV\[|\bSystem\.getenv\b|\bgetenv\(|\bsecrets\.[A-Z_]"
 )
 # snake_case identifiers with an optional number (`factory_order_format-6306`, `request_id_2`): names

@@ -33,3 +33,13 @@ def test_a_generic_token_named_like_code_is_suppressed_with_the_filter_named() -
     blob = Blob(Location(SourceKind.FILE, ".", "settings.ini"), b"TOKEN=factory_order_format-6306\n")
     findings = detector.findings(blob)
     assert findings and all(f.suppressed_by == "identifier-shaped" for f in findings)
+
+
+def test_windows_environment_references_are_templates() -> None:
+    assert is_template_reference("%GITLAB_TOKEN%")
+    detector = Detector(Engine(load_builtin_rules()))
+    blob = Blob(
+        Location(SourceKind.FILE, ".", "clone.bat"),
+        b"git clone https://oauth2:%GITLAB_TOKEN%@gitlab.example.org/x.git\n",
+    )
+    assert all(f.suppressed_by for f in detector.findings(blob))
