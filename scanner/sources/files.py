@@ -218,20 +218,20 @@ class FileSource(Source):
 
     def _single(self, path: Path, name: str, limits: Limits) -> Iterator[PlannedFile | Skipped]:
         location = Location(SourceKind.FILE, str(path.parent) if str(path.parent) else ".", name)
-        try:
-            info = path.stat() if limits.follow_symlinks else path.lstat()
-        except OSError as exc:
-            yield Skipped(location, SkipReason.UNREADABLE, f"cannot stat: {exc.strerror or exc}.")
-            return
-        if not stat.S_ISREG(info.st_mode):
-            yield Skipped(
-                location, SkipReason.NOT_REGULAR, f"a {_kind_of(info.st_mode)}, not a regular file."
-            )
-            return
-        if info.st_size > limits.max_file_size:
-            yield _too_large(location, info.st_size, limits)
-            return
-        yield PlannedFile(str(path), str(path), info.st_size)
+        yield plan_path(path, str(path), location, limits)
+
+
+def plan_path(path: Path, relative: str, location: Location, limits: Limits) -> PlannedFile | Skipped:
+    """One named file: planned if it is a regular file within the size limit, else why it is skipped."""
+    try:
+        info = path.stat() if limits.follow_symlinks else path.lstat()
+    except OSError as exc:
+        return Skipped(location, SkipReason.UNREADABLE, f"cannot stat: {exc.strerror or exc}.")
+    if not stat.S_ISREG(info.st_mode):
+        return Skipped(location, SkipReason.NOT_REGULAR, f"a {_kind_of(info.st_mode)}, not a regular file.")
+    if info.st_size > limits.max_file_size:
+        return _too_large(location, info.st_size, limits)
+    return PlannedFile(relative, str(path), info.st_size)
 
 
 def _kind_of(mode: int) -> str:
@@ -263,20 +263,11 @@ class FileListSource(Source):
         for path in self.files:
             relative = path.relative_to(self.root).as_posix() if path.is_absolute() else path.as_posix()
             location = Location(SourceKind.FILE, str(self.root), relative)
-            try:
-                info = path.lstat()
-            except OSError as exc:
-                yield Skipped(location, SkipReason.UNREADABLE, f"cannot stat: {exc.strerror or exc}.")
-                continue
-            if not stat.S_ISREG(info.st_mode):
-                yield Skipped(
-                    location, SkipReason.NOT_REGULAR, f"a {_kind_of(info.st_mode)}, not a regular file."
-                )
-                continue
-            if info.st_size > limits.max_file_size:
-                yield _too_large(location, info.st_size, limits)
-                continue
-            planned.append(PlannedFile(relative, str(path), info.st_size))
+            item = plan_path(path, relative, location, limits)
+            if isinstance(item, Skipped):
+                yield item
+            else:
+                planned.append(item)
         for start in range(0, len(planned), UNIT_FILES):
             batch = tuple(planned[start : start + UNIT_FILES])
             yield FileBatch(str(self.root), batch, sum(p.size for p in batch), len(batch))
