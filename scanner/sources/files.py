@@ -16,19 +16,19 @@ from pathlib import Path
 from typing import BinaryIO
 
 from scanner.model import Blob, Location, Skipped, SkipReason, SourceKind
-from scanner.sources.interface import CHUNK_SIZE, Limits, Source, SourceError, WorkUnit, iter_chunks
+from scanner.sources.interface import (
+    CHUNK_SIZE,
+    Limits,
+    Source,
+    SourceError,
+    WorkUnit,
+    human_size,
+    iter_chunks,
+)
 
 UNIT_BYTES = 4 * 1024 * 1024
 UNIT_FILES = 512
 SKIPPED_DIRECTORIES = frozenset({".git"})
-
-
-def human_size(size: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GB"  # pragma: no cover
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,15 @@ CHUNK_SIZE = 8 * 1024 * 1024
 CHUNK_OVERLAP = 8 * 1024
 
 
+def human_size(size: float) -> str:
+    """`4.9 KB`, `2.0 GB`: sizes in Skipped details."""
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
 class SourceError(Exception):
     """The source cannot be scanned at all (missing path, not a repository...). Full sentence."""
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from abc import abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -46,8 +47,9 @@ class _PlannedBlobsSource(Source):
     def __init__(self) -> None:
         self.notes: list[str] = []
 
-    def blobs(self) -> list[PlannedBlob]:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def blobs(self) -> list[PlannedBlob]:
+        """The blobs to scan, with the paths (and commits) they stand at."""
 
     def plan(self, limits: Limits) -> Iterator[WorkUnit | Skipped]:
         readable: list[PlannedBlob] = []

@@ -21,7 +21,7 @@ from typing import IO
 from scanner.model import Blob, Location, Skipped, SkipReason, SourceKind
 from scanner.sources.git.objects import PlannedBlob
 from scanner.sources.git.safety import READER_CONFIG, Git, first_line
-from scanner.sources.interface import CHUNK_SIZE, Limits, SourceError, WorkUnit, iter_chunks
+from scanner.sources.interface import CHUNK_SIZE, Limits, SourceError, WorkUnit, human_size, iter_chunks
 
 UNIT_BYTES = 24 * 1024 * 1024  # default; see unit_bytes_for
 UNIT_BYTES_MIN = 8 * 1024 * 1024
@@ -37,14 +37,6 @@ LFS_POINTER_PREFIXES = (
 LFS_POINTER_MAX = 1024  # the LFS specification caps pointer files below 1024 bytes
 _LFS_OID = re.compile(rb"^oid sha256:([0-9a-f]{64})\s*$", re.MULTILINE)
 _LFS_SIZE = re.compile(rb"^size (\d+)\s*$", re.MULTILINE)
-
-
-def human_size(size: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GB"  # pragma: no cover
 
 
 @dataclass(frozen=True, slots=True)
