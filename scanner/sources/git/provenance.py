@@ -25,6 +25,7 @@ import os
 import tempfile
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import IO
 
 from scanner.sources.git.objects import iter_raw_log, raw_log_arguments
 from scanner.sources.git.repository import Repository
@@ -103,6 +104,47 @@ def _sort_key(sighting: Sighting) -> tuple[int, int]:
     return (sighting.committed_at, sighting.order)
 
 
+class HistoryLog:
+    """The provenance pass over the whole history, started early (while the workers scan) into a
+    temporary file, and read when the findings are known. `close()` stops it if nobody reads it."""
+
+    def __init__(self, repository: Repository, extra_commits: Iterable[str] = ()) -> None:
+        self.repository = repository
+        self._stdin = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self._stdin.write("".join(f"{commit}\n" for commit in extra_commits).encode("ascii"))
+        self._stdin.seek(0)
+        self._stdout = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self._process = repository.git.popen(
+            *raw_log_arguments(),
+            "--all",
+            "--reflog",
+            "--stdin",
+            PROVENANCE_FORMAT,
+            stdin=self._stdin,
+            stdout=self._stdout,
+            stderr=self._stderr,
+        )
+
+    def finished(self) -> tuple[IO[bytes], str | None]:
+        """Wait for git; the output (from its start) and, if git failed, why."""
+        status = self._process.wait()
+        self._stdout.seek(0)
+        if status == 0:
+            return self._stdout, None
+        self._stderr.seek(0)
+        return self._stdout, first_line(self._stderr.read(64 * 1024).decode("utf-8", "replace")) or (
+            f"git exited with {status}"
+        )
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+        for handle in (self._stdin, self._stdout, self._stderr):
+            handle.close()
+
+
 def trace(
     repository: Repository,
     blob_ids: Iterable[str],
@@ -110,52 +152,44 @@ def trace(
     unreachable: Collection[str] = (),
     extra_commits: Iterable[str] = (),
     problems: list[str] | None = None,
+    log: HistoryLog | None = None,
 ) -> dict[str, BlobProvenance]:
     """The provenance of each blob in `blob_ids`, from one pass over the whole history.
 
     `unreachable`: blob ids the enumeration found unreachable (their `reachable` is False).
     `extra_commits`: commits no ref or reflog reaches (dangling), walked too so that a blob that
     only exists in a dropped commit still gets its sighting.
+    `log`: that pass, already started (`HistoryLog`, with the same extra commits); closed here.
     If git fails part-way (a damaged repository), the sightings read so far are kept and the failure
     is appended to `problems`; without a `problems` list it raises SourceError.
     """
     wanted = {oid.encode("ascii") for oid in blob_ids}
     if not wanted:
+        if log is not None:
+            log.close()
         return {}
     found: dict[str, list[Sighting]] = {}
-    extra = "".join(f"{commit}\n" for commit in extra_commits).encode("ascii")
-    with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as errors:
-        stdin.write(extra)
-        stdin.seek(0)
-        process = repository.git.popen(
-            *raw_log_arguments(),
-            "--all",
-            "--reflog",
-            "--stdin",
-            PROVENANCE_FORMAT,
-            stdin=stdin,
-            stderr=errors,
-        )
-        assert process.stdout is not None
+    history = log or HistoryLog(repository, extra_commits)
+    try:
+        output, failed = history.finished()
         position = 0
-        with process.stdout:
-            for header, entries in iter_raw_log(process.stdout):
-                position += 1
-                hits = [(oid, path) for oid, path in entries if oid.encode("ascii") in wanted]
-                if not hits:
-                    continue
-                commit, name, email, date, committed, summary = _header(header)
-                for oid, path in hits:
-                    found.setdefault(oid, []).append(
-                        Sighting(commit, name, email, date, summary, os.fsdecode(path), committed, -position)
-                    )
-        if process.wait() != 0:
-            errors.seek(0)
-            reason = first_line(errors.read(64 * 1024).decode("utf-8", "replace"))
-            failure = f"reading the history of {repository.origin} for provenance failed part-way: {reason}."
-            if problems is None:
-                raise SourceError(failure)
-            problems.append(failure)
+        for header, entries in iter_raw_log(output):
+            position += 1
+            hits = [(oid, path) for oid, path in entries if oid.encode("ascii") in wanted]
+            if not hits:
+                continue
+            commit, name, email, date, committed, summary = _header(header)
+            for oid, path in hits:
+                found.setdefault(oid, []).append(
+                    Sighting(commit, name, email, date, summary, os.fsdecode(path), committed, -position)
+                )
+    finally:
+        history.close()
+    if failed is not None:
+        failure = f"reading the history of {repository.origin} for provenance failed part-way: {failed}."
+        if problems is None:
+            raise SourceError(failure)
+        problems.append(failure)
     at_head = head_blobs(repository)
     result: dict[str, BlobProvenance] = {}
     for oid_bytes in wanted:
