@@ -4,6 +4,10 @@ Columns are the record fields of scanner.report.records in their order, then any
 (in order of first appearance), then `skipped_reason` and `skipped_detail`. A skipped input's row has
 an empty `rule_id` and a filled `skipped_reason`, so skipped inputs are listed in every format.
 Lists are joined with `+` (`gzip+base64`), booleans read `true`/`false`, null is an empty cell.
+
+Paths, commit messages and secrets come from the scanned content: a text cell that starts with `=`,
+`+`, `-`, `@`, a tab or a carriage return gets a leading `'`, so that a spreadsheet opening the report
+shows it instead of evaluating it as a formula (a file named `=HYPERLINK(...)` is a known trick).
 """
 
 from __future__ import annotations
@@ -25,15 +29,24 @@ from scanner.result import OutputOptions, ScanResult
 SKIPPED_COLUMNS = ("skipped_reason", "skipped_detail")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple):
-        return "+".join(str(v) for v in value)
+        return _text("+".join(str(v) for v in value))
     if isinstance(value, dict):
         return json.dumps(value, sort_keys=True, default=str)
+    if isinstance(value, str):
+        return _text(value)
     return str(value)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 
 from test_report_records import ARCHIVE_PATH, KEY_ID, clean_result, render, sample_result
 
@@ -51,3 +52,15 @@ def test_clean_has_a_header_only() -> None:
     header, rows = _rows(render("csv", clean_result()))
     assert header[: len(FINDING_FIELDS)] == list(FINDING_FIELDS)
     assert rows == []
+
+
+def test_cells_that_a_spreadsheet_would_evaluate_are_quoted() -> None:
+    result = sample_result()
+    hostile = [
+        replace(f, location=replace(f.location, path='=HYPERLINK("http://evil.example","x")'))
+        for f in result.findings
+    ]
+    _header, rows = _rows(render("csv", replace(result, findings=tuple(hostile))))
+    findings = [r for r in rows if r["rule_id"]]
+    assert findings and all(r["path"] == '\'=HYPERLINK("http://evil.example","x")' for r in findings)
+    assert all(r["line"].lstrip("-").isdigit() for r in findings)  # numbers are left alone
