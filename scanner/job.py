@@ -24,7 +24,7 @@ from scanner.sources.interface import Limits, Source, SourceError
 from scanner.store import Store, StoreError
 
 if TYPE_CHECKING:
-    from scanner.repo_settings import RepoSettings
+    from scanner.repo_settings import RangeBase, RepoSettings
 
 DEFAULT_MAX_FILE_SIZE = 1024**3
 # Blobs whose reading failed are not remembered as scanned: the next scan tries them again.
@@ -118,7 +118,7 @@ def _wants_range(request: ScanRequest) -> bool:
 
 def prepare_settings(request: ScanRequest) -> tuple[RepoSettings, tuple[Rule, ...], Limits]:
     """The configuration (from the base commit in range mode: see scanner/repo_settings.py), rules, limits."""
-    from scanner.repo_settings import SettingsError, load_settings, resolve_range
+    from scanner.repo_settings import SETTINGS_FILES, SettingsError, load_settings, resolve_range
 
     modes = sum((_wants_range(request), request.staged, request.pre_push is not None))
     if modes > 1:
@@ -127,7 +127,8 @@ def prepare_settings(request: ScanRequest) -> tuple[RepoSettings, tuple[Rule, ..
     try:
         builtin = load_builtin_rules()
         if _wants_range(request) and is_git_repository(request.targets[0]):
-            range_base = resolve_range(request.targets[0], request.range, request.since)
+            read = () if request.no_repo_config else SETTINGS_FILES
+            range_base = resolve_range(request.targets[0], request.range, request.since, read)
         settings = load_settings(
             explicit_config=request.config_path,
             no_repo_config=request.no_repo_config,
@@ -150,7 +151,15 @@ def prepare_settings(request: ScanRequest) -> tuple[RepoSettings, tuple[Rule, ..
     return settings, rules, limits
 
 
-def plan_sources(request: ScanRequest, config: Config, rules: Sequence[Rule], store: Store) -> _Plan:
+def plan_sources(
+    request: ScanRequest,
+    config: Config,
+    rules: Sequence[Rule],
+    store: Store,
+    range_base: RangeBase | None = None,
+) -> _Plan:
+    """`range_base`: the range as `prepare_settings` resolved it (its repository is not discovered
+    and its commits not resolved again)."""
     plan = _Plan()
     wants_range = _wants_range(request)
     digest = rules_digest(rules)
@@ -169,7 +178,14 @@ def plan_sources(request: ScanRequest, config: Config, rules: Sequence[Rule], st
                 continue
             from scanner.sources.git import GitHistorySource
 
-            source = GitHistorySource(target, range=request.range, since=request.since)
+            known = range_base if range_base is not None and target == request.targets[0] else None
+            source = GitHistorySource(
+                target,
+                range=request.range,
+                since=request.since,
+                repository=known.repository if known is not None else None,
+                resolved=(known.base, known.head) if known is not None else None,
+            )
             git_target = _GitTarget(source, digest)
             if request.incremental and not wants_range:
                 exclude = {repo.key: store.scanned_objects(repo.key, digest) for repo in source.repositories}
@@ -227,7 +243,7 @@ def run_job_outcome(request: ScanRequest, progress: Progress | None = None) -> J
     except StoreError as exc:
         raise ScanFailed(f"{exc} (choose another database with --db PATH)") from None
     with store:
-        plan = plan_sources(request, config, rules, store)
+        plan = plan_sources(request, config, rules, store, settings.range_base)
         repo = settings
         scan_settings = ScanSettings(
             rules=rules, policy=config.policy, limits=limits, workers=request.workers, decode=request.decode

@@ -8,15 +8,12 @@ worker) becomes Skipped values with the reason; the scan goes on.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from scanner.decode import expand
 from scanner.detect import Detector
@@ -27,6 +24,9 @@ from scanner.result import ScanResult, ScanStats
 from scanner.rulecache import compiled_database
 from scanner.rules import Rule
 from scanner.sources.interface import Limits, Source, WorkUnit
+
+if TYPE_CHECKING:  # imported where the pool starts: a small scan never loads multiprocessing
+    from concurrent.futures import Executor, ProcessPoolExecutor
 
 # Below this many planned bytes the scan runs in this process: forking workers would cost more.
 IN_PROCESS_BYTES = 24 * 1024 * 1024
@@ -200,6 +200,9 @@ def _order(finding: Finding) -> tuple[object, ...]:
 
 
 def _new_pool(settings: ScanSettings, database: bytes | None) -> ProcessPoolExecutor:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     return ProcessPoolExecutor(
         max_workers=settings.worker_count,
         mp_context=multiprocessing.get_context("fork"),
@@ -214,6 +217,7 @@ async def _scan_in_pool(
     """Scan units in worker processes. A crashed worker breaks the pool: it is replaced and the units
     that were in flight are retried once; a unit that breaks a pool twice is reported as skipped."""
     import asyncio
+    from concurrent.futures.process import BrokenProcessPool
 
     loop = asyncio.get_running_loop()
     outcomes: list[UnitOutcome] = []

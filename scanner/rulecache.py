@@ -1,8 +1,12 @@
-"""Cache of compiled hyperscan databases, keyed by the digest of the enabled rules.
+"""Caches of the rules, kept between runs in the user's cache directory (or `$KEYSWEEP_CACHE_DIR`).
 
-Compiling a few hundred rules takes a noticeable fraction of a second; a CI step runs keysweep on
-every push, so the compiled database is kept in the user's cache directory and reused until the
-rules (built-in, custom or enabled set) change. A cache that cannot be read or written is ignored.
+- Compiled hyperscan databases, keyed by the digest of the enabled rules. Compiling a few hundred
+  rules takes a noticeable fraction of a second; a CI step runs keysweep on every push, so the
+  compiled database is reused until the rules (built-in, custom or enabled set) change.
+- The built-in rules, parsed: `rules.load_builtin_rules` keeps them as JSON keyed by the digest of
+  the rule files' text (parsing the TOML costs a CI step ~25 ms of its start-up).
+
+A cache that cannot be read or written is ignored.
 """
 
 from __future__ import annotations
@@ -12,19 +16,22 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from platformdirs import user_cache_dir
-
 from scanner.engine import HAVE_HYPERSCAN, Engine, compile_database, rules_digest
 from scanner.rules import Rule, check_patterns
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("KEYSWEEP_CACHE_DIR") or user_cache_dir("keysweep", appauthor=False))
+    configured = os.environ.get("KEYSWEEP_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("keysweep", appauthor=False))
 
 
-def cached(name: str, digest: str, build: Callable[[], bytes]) -> bytes:
+def cached(name: str, digest: str, build: Callable[[], bytes], suffix: str = ".hsdb") -> bytes:
     """`build()`'s bytes, kept in the cache directory under `name-digest`; rebuilt when unreadable."""
-    path = cache_dir() / f"{name}-{digest}.hsdb"
+    path = cache_dir() / f"{name}-{digest}{suffix}"
     try:
         return path.read_bytes()
     except OSError:
@@ -44,6 +51,7 @@ def compiled_database(rules: Sequence[Rule]) -> bytes | None:
     """The serialised database for `rules`, from the cache or freshly compiled (and cached)."""
     if not HAVE_HYPERSCAN or not rules:
         return None
+
     def build() -> bytes:
         check_patterns(rules)  # rebuilding: prove every pattern compiles (names the file and id)
         return compile_database(rules)

@@ -25,9 +25,11 @@ its file and id named, so a broken rule never silently disappears.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -193,10 +195,41 @@ def builtin_rule_files() -> list[tuple[str, str]]:
 
 @functools.cache
 def _builtin_rules() -> tuple[Rule, ...]:
-    rules: list[Rule] = []
-    for name, text in builtin_rule_files():
-        rules.extend(rules_from_toml(text, name, compile_patterns=False))
-    check_unique(rules)
+    """Parsed from the rule files, or from the rule cache (`scanner.rulecache`) when neither these
+    files nor this module changed since a run parsed them (the TOML costs a CI step ~25 ms)."""
+    from scanner.rulecache import cached
+
+    files = builtin_rule_files()
+
+    def parse() -> tuple[Rule, ...]:
+        rules: list[Rule] = []
+        for name, text in files:
+            rules.extend(rules_from_toml(text, name, compile_patterns=False))
+        check_unique(rules)
+        return tuple(rules)
+
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for name, text in files:
+        digest.update(f"\0{name}\0{len(text)}\0{text}".encode())
+    data = cached("builtin-rules", digest.hexdigest()[:32], lambda: _rules_to_json(parse()), ".json")
+    try:
+        return _rules_from_json(data)
+    except (ValueError, TypeError, KeyError, AttributeError):  # a damaged cache file: parse again
+        return parse()
+
+
+def _rules_to_json(rules: Iterable[Rule]) -> bytes:
+    return json.dumps([{f.name: getattr(rule, f.name) for f in fields(Rule)} for rule in rules]).encode()
+
+
+def _rules_from_json(data: bytes) -> tuple[Rule, ...]:
+    rules = []
+    for table in json.loads(data):
+        values: dict[str, Any] = {
+            key: tuple(value) if isinstance(value, list) else value for key, value in table.items()
+        }
+        values["severity"] = Severity(values["severity"])
+        rules.append(Rule(**values))
     return tuple(rules)
 
 

@@ -10,6 +10,7 @@ import sys
 import click
 
 from scanner import __version__
+from scanner.cli.commands import COMMANDS
 from scanner.cli.common import ExitCode, KeysweepGroup
 
 EPILOG = """\b
@@ -21,7 +22,12 @@ Exit codes:
 """
 
 
-@click.group(cls=KeysweepGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=KeysweepGroup,
+    lazy_commands=COMMANDS,
+    epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="keysweep")
 @click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
 @click.pass_context
@@ -29,16 +35,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """keysweep: find leaked secrets and follow every AWS key to its owner."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-
-
-def _register() -> None:
-    from scanner.cli import commands
-
-    for command in commands.all_commands():
-        cli.add_command(command)
-
-
-_register()
 
 
 def main() -> None:

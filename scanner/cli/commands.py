@@ -1,27 +1,20 @@
-"""Every top-level command, in the order `keysweep --help` lists them. Add new commands here."""
+"""Every top-level command, in the order `keysweep --help` lists them. Add new commands here.
+
+Each command is named by its module and attribute; `KeysweepGroup` imports it only when it runs (or
+when `--help` lists them all), so `keysweep scan` in a CI step or a pre-commit hook does not load
+the IAM, hygiene or findings commands.
+"""
 
 from __future__ import annotations
 
-import click
-
-
-def all_commands() -> list[click.Command]:
-    from scanner.cli.baseline import baseline_group
-    from scanner.cli.findings import findings_command, triage_command
-    from scanner.cli.hooks import install_hook_command
-    from scanner.cli.hygiene import hygiene_group
-    from scanner.cli.iam import iam_group
-    from scanner.cli.rules_command import rules_command
-    from scanner.cli.scan import scan_command
-
-    commands: list[click.Command] = [
-        scan_command,
-        findings_command,
-        triage_command,
-        rules_command,
-        iam_group,
-        baseline_group,
-        install_hook_command,
-        hygiene_group,
-    ]
-    return commands
+# command name -> (module, attribute)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "scan": ("scanner.cli.scan", "scan_command"),
+    "findings": ("scanner.cli.findings", "findings_command"),
+    "triage": ("scanner.cli.findings", "triage_command"),
+    "rules": ("scanner.cli.rules_command", "rules_command"),
+    "iam": ("scanner.cli.iam", "iam_group"),
+    "baseline": ("scanner.cli.baseline", "baseline_group"),
+    "install-hook": ("scanner.cli.hooks", "install_hook_command"),
+    "hygiene": ("scanner.cli.hygiene", "hygiene_group"),
+}

@@ -24,24 +24,43 @@ No column ever holds a secret: fingerprints, redacted previews and AWS key ids (
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+    from sqlite_utils.migrations import Migrations
 
 MIGRATION_SET = "keysweep"
+# sqlite-utils records applied steps here (one row per step: migration_set, name, applied_at).
+MIGRATIONS_TABLE = "_sqlite_migrations"
 
-migrations = Migrations(MIGRATION_SET)
-
+_STEPS: list[Callable[[Database], None]] = []
 # Every migration name this version knows, in order. A database that has applied a name not in
-# here was written by a newer keysweep.
+# here was written by a newer keysweep; one that has applied all of them needs nothing (the store
+# then opens without importing sqlite-utils: see Store.open).
 KNOWN_MIGRATIONS: list[str] = []
 
 
 def _migration(function: Callable[[Database], None]) -> Callable[[Database], None]:
-    migrations()(function)
+    _STEPS.append(function)
     KNOWN_MIGRATIONS.append(function.__name__)
     return function
+
+
+@functools.cache
+def migration_set() -> Migrations:
+    """The steps as a sqlite-utils `Migrations` set (imported on first use: only a new or older
+    database needs it)."""
+    from sqlite_utils.migrations import Migrations
+
+    migrations = Migrations(MIGRATION_SET)
+    if migrations.migrations_table != MIGRATIONS_TABLE:
+        raise RuntimeError(f"sqlite-utils keeps its migrations in {migrations.migrations_table!r} now.")
+    for step in _STEPS:
+        migrations()(step)
+    return migrations
 
 
 @_migration

@@ -15,12 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from sqlite_utils import Database
-
 from scanner import __version__
 from scanner.model import TriageStatus
 from scanner.result import ScanResult
-from scanner.store.migrations import KNOWN_MIGRATIONS, MIGRATION_SET, migrations
+from scanner.store.migrations import KNOWN_MIGRATIONS, MIGRATION_SET, MIGRATIONS_TABLE, migration_set
 from scanner.store.rows import (
     FINDING_COLUMNS,
     FINDING_UPSERT,
@@ -61,14 +59,19 @@ BUSY_TIMEOUT_SECONDS = 30.0
 class Store:
     """The findings database. Open with `Store.open(path)`; use as a context manager or `close()`."""
 
-    def __init__(self, path: Path, db: Database) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
-        self._db = db
-        self._conn = db.conn
+        self._conn = conn
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> Store:
-        """Open (and with `create`, create) the database at `path`, bringing its schema up to date."""
+        """Open (and with `create`, create) the database at `path`, bringing its schema up to date.
+
+        A database whose schema is current (every known step applied: the usual case) is opened with
+        plain sqlite3, and a new one gets `schema.sql` (see schema.py): sqlite-utils, which applies the
+        steps, is imported only to bring an older database up to date (importing it costs a CI step or a
+        pre-commit hook a visible share of its start-up).
+        """
         path = Path(path)
         if not create and not path.exists():
             raise StoreError(f"There is no findings database at {path}.")
@@ -81,20 +84,14 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"Cannot open the findings database {path}: {exc}.") from exc
         try:
-            db = Database(conn, execute_plugins=False)
+            conn.execute("PRAGMA recursive_triggers = ON")  # as sqlite-utils' Database sets it
             conn.execute("PRAGMA foreign_keys = ON")
-            _check_schema(db, path)
-            db.enable_wal()
+            applied = _check_schema(conn, path)
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = wal")  # outside a transaction (none is open yet)
             conn.execute("PRAGMA synchronous = NORMAL")
-            if migrations.pending(db):
-                # Two processes opening a fresh file must not both create the tables.
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    migrations.apply(db)
-                except BaseException:
-                    conn.rollback()
-                    raise
-                conn.commit()
+            if not set(KNOWN_MIGRATIONS) <= set(applied):
+                _migrate(conn, fresh=not applied)
         except sqlite3.Error as exc:
             conn.close()
             raise StoreError(
@@ -103,7 +100,7 @@ class Store:
         except BaseException:
             conn.close()
             raise
-        return cls(path, db)
+        return cls(path, conn)
 
     def close(self) -> None:
         self._conn.close()
@@ -366,12 +363,13 @@ class Store:
             ) from exc
 
 
-def _check_schema(db: Database, path: Path) -> None:
-    """Refuse files that hold something else, or a schema newer than this version knows."""
-    tables = set(db.table_names())  # the first read: a file that is not SQLite fails here
+def _check_schema(conn: sqlite3.Connection, path: Path) -> list[str]:
+    """The names of the schema steps applied, in order. Refuse files that hold something else, or a
+    schema newer than this version knows."""
+    tables = _table_names(conn)  # the first read: a file that is not SQLite fails here
     if not tables:
-        return
-    applied = [m.name for m in migrations.applied(db)]
+        return []
+    applied = _applied(conn) if MIGRATIONS_TABLE in tables else []
     if not applied:
         listed = ", ".join(sorted(tables)[:5])
         raise StoreError(
@@ -384,6 +382,48 @@ def _check_schema(db: Database, path: Path) -> None:
             f"The findings database {path} was written by a newer keysweep (schema steps"
             f" {', '.join(unknown)} are unknown to version {__version__}); upgrade keysweep to use it."
         )
+    return applied
+
+
+def _applied(conn: sqlite3.Connection) -> list[str]:
+    """What sqlite-utils' `Migrations.applied` reads, without importing it."""
+    rows = conn.execute(
+        f"SELECT name FROM {MIGRATIONS_TABLE} WHERE migration_set = ? ORDER BY rowid", (MIGRATION_SET,)
+    )
+    return [row[0] for row in rows]
+
+
+def _migrate(conn: sqlite3.Connection, *, fresh: bool) -> None:
+    """Bring the schema up to date. An empty file gets `schema.sql` (what the steps create; see
+    schema.py), any other the pending steps, applied by sqlite-utils."""
+    statements = None
+    if fresh:
+        from scanner.store.schema import statements as schema_statements
+
+        statements = schema_statements()
+    # Two processes opening a fresh file must not both create the tables.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if statements is not None and not _table_names(conn):
+            for statement in statements:
+                conn.execute(statement)
+            applied_at = str(datetime.now(UTC))  # as sqlite-utils records it
+            conn.executemany(
+                f"INSERT INTO {MIGRATIONS_TABLE} (migration_set, name, applied_at) VALUES (?, ?, ?)",
+                [(MIGRATION_SET, name, applied_at) for name in KNOWN_MIGRATIONS],
+            )
+        else:
+            from sqlite_utils import Database
+
+            migration_set().apply(Database(conn, execute_plugins=False))
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+
+
+def _table_names(conn: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 def _reason(exc: sqlite3.Error) -> str:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
+from typing import Any
 
+import pytest
 from ci_helpers import KEY_ID, SECRET, TOKEN, TOKEN2, commit, git, new_repo, rule_paths, scan_json, write
 
+from scanner.repo_settings import SETTINGS_FILES, resolve_range
+from scanner.sources.interface import SourceError
 from tests.conftest import Keysweep
 
 MEDIUM_LEAK = "password = 'Wq8!vR2#kLp9zT4m'\n"
@@ -185,3 +190,31 @@ def test_range_baseline_is_read_from_the_base(tmp_path: Path, keysweep: Keysweep
     assert [s["path"] for s in report["skipped"] if s["reason"] == "config-changed"] == [
         ".keysweep-baseline.json"
     ]
+
+
+def test_range_resolution_reads_the_base_settings_in_the_same_git_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = new_repo(tmp_path)
+    base = commit(repo, "config", {".keysweep.toml": "[ci]\nfail_on = 'high'\n", ".gitleaks.toml/x": "a dir"})
+    head = commit(repo, "more", {"b.py": "x = 1\n"})
+    started: list[list[str]] = []
+    real_run = subprocess.run
+
+    def run(argv: list[str], *args: Any, **kwargs: Any) -> Any:
+        started.append(argv)
+        return real_run(argv, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    found = resolve_range(repo, f"{base[:10]}..main", None, SETTINGS_FILES)
+    assert (found.base, found.head) == (base, head)
+    # a directory called .gitleaks.toml is no settings file
+    assert found.files == {
+        ".keysweep.toml": b"[ci]\nfail_on = 'high'\n",
+        ".gitleaks.toml": None,
+        ".gitleaksignore": None,
+    }
+    assert [argv[argv.index("cat-file") + 1] for argv in started if "cat-file" in argv] == ["--batch"]
+    assert not [argv for argv in started if "--verify" in argv]  # no rev-parse per commit
+    with pytest.raises(SourceError, match="'nope' is not a commit"):
+        resolve_range(repo, "nope..main", None, SETTINGS_FILES)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import Keysweep
@@ -193,3 +195,40 @@ def test_every_command_has_help(keysweep: Keysweep) -> None:
     for command in ("scan", "findings", "triage", "rules"):
         run = keysweep(command, "--help")
         assert run.code == 0 and len(run.stdout.splitlines()) > 3, command
+
+
+# What `keysweep scan` must not load (start-up time: issue 4's CI step and pre-commit hook budgets).
+_NOT_FOR_A_SCAN = (
+    "sqlite_utils",  # only to migrate an older database (a new one gets scanner/store/schema.sql)
+    "rich",  # only for the text format or a progress bar on a terminal
+    "multiprocessing",  # only when the scan is big enough for worker processes
+    "scanner.cli.findings",  # the other commands
+    "scanner.cli.hygiene",
+    "scanner.cli.iam",
+    "scanner.report.text",  # the other formats
+    "scanner.report.sarif",
+    "scanner.report.junit",
+)
+
+
+def test_a_json_scan_loads_only_what_it_needs(tmp_path: Path, keysweep: Keysweep) -> None:
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "app.py").write_text(f"token = '{GITHUB_TOKEN}'\n")
+    script = (
+        "import runpy, sys\n"
+        f"sys.argv = ['keysweep', 'scan', {str(tmp_path / 'tree')!r}, '-q', '-f', 'json']\n"
+        "try:\n"
+        "    runpy.run_module('scanner', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    print(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
+        "    raise\n"
+    )
+    for _database in ("new", "existing"):
+        done = subprocess.run(
+            [sys.executable, "-c", script], env=keysweep.env(), capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 1, done.stderr
+        assert json.loads(done.stdout)["findings"]
+        loaded = set(done.stderr.split())
+        unwanted = {n for n in loaded if any(n == m or n.startswith(f"{m}.") for m in _NOT_FOR_A_SCAN)}
+        assert not unwanted, sorted(unwanted)

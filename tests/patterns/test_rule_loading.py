@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from scanner.engine import HAVE_HYPERSCAN, Engine, compile_database
-from scanner.rules import Rule, RuleError, check_unique, load_builtin_rules, load_rule_file
+from scanner.rules import Rule, RuleError, _builtin_rules, check_unique, load_builtin_rules, load_rule_file
 
 GOOD_RULE = """
 [[rules]]
@@ -133,3 +133,17 @@ def test_the_shipped_rules_compile_into_one_hyperscan_database(shipped: list[Rul
     assert database
     engine = Engine(shipped, database=database)
     assert engine.scan(b"nothing to see here") == []
+
+
+def test_the_parsed_rules_are_cached_and_a_damaged_cache_is_parsed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shipped: list[Rule]
+) -> None:
+    monkeypatch.setenv("KEYSWEEP_CACHE_DIR", str(tmp_path))
+    parse_and_cache = _builtin_rules.__wrapped__  # without the per-process memo
+    assert list(parse_and_cache()) == shipped
+    [cached] = tmp_path.glob("builtin-rules-*.json")
+    assert list(parse_and_cache()) == shipped  # from the cache
+    cached.write_text('[{"id": "half a rule"}]')
+    assert list(parse_and_cache()) == shipped
+    cached.write_bytes(b"\xff not json")
+    assert list(parse_and_cache()) == shipped

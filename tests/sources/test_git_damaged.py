@@ -11,7 +11,7 @@ import pytest
 from test_git_support import AWS_TEXT, Repo, by_blob_id, findings_in, git, read_everything
 
 from scanner.model import SkipReason
-from scanner.sources.git import GitHistorySource
+from scanner.sources.git import GitHistorySource, packed
 from scanner.sources.git.objects import MISSING_PREFIX, UNKNOWN_PREFIX
 from scanner.sources.git.safety import GitFailed
 from scanner.sources.interface import SourceError
@@ -36,7 +36,12 @@ def test_a_missing_loose_blob_is_skipped_with_its_oid_and_the_rest_is_read(tmp_p
     assert len(findings_in(blobs)) == 1
 
 
-def test_a_corrupt_packed_blob_is_reported_and_the_blobs_after_it_are_still_read(tmp_path: Path) -> None:
+@pytest.mark.parametrize("reader", ["cat-file", "pack-reader"])
+def test_a_corrupt_packed_blob_is_reported_and_the_blobs_after_it_are_still_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str
+) -> None:
+    if reader == "pack-reader":  # it finds the damage itself, then git's reader says what it is
+        monkeypatch.setattr(packed, "PACK_READER_MIN_BLOBS", 0)
     repo = Repo(tmp_path / "r")
     contents = {f"f{number}.bin": os.urandom(30_000).hex() + "\n" for number in range(3)}
     contents["keys.ini"] = AWS_TEXT

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from test_git_support import AWS_TEXT, KEY_ID, Repo, findings_in, git, read_everything
 
-from scanner.sources.git import GitHistorySource
+from scanner.sources.git import GitHistorySource, packed
 from scanner.sources.git.pack import PackError, PackReader, apply_delta, pack_files, read_index
-from scanner.sources.git.packed import PackedBlobBatch
+from scanner.sources.git.packed import GitBlobBatch, PackedBlobBatch
 from scanner.sources.interface import Limits
 
 
@@ -68,6 +68,20 @@ def test_every_delta_version_reads_back_exactly_as_git_stores_it(tmp_path: Path,
         assert data == cat_file(repo.path, oid)
 
 
+@pytest.fixture
+def pack_reader_always(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(packed, "PACK_READER_MIN_BLOBS", 0)  # small test repositories use it too
+
+
+def test_a_few_blobs_are_left_to_git_without_loading_the_pack_index(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "r")
+    versions_of_a_file(repo, 4)
+    repo.git("gc", "-q")
+    units = [unit for unit in GitHistorySource(repo.path).plan(Limits()) if not hasattr(unit, "reason")]
+    assert units and all(isinstance(unit, GitBlobBatch) for unit in units)
+
+
+@pytest.mark.usefixtures("pack_reader_always")
 def test_the_history_source_reads_packed_blobs_itself_and_finds_the_key_in_every_version(
     tmp_path: Path,
 ) -> None:
@@ -98,6 +112,7 @@ def test_a_sha256_repository_is_read_from_its_pack(tmp_path: Path) -> None:
     assert {data.decode() for data in read.values()} == set(contents)
 
 
+@pytest.mark.usefixtures("pack_reader_always")
 def test_loose_objects_and_a_damaged_entry_fall_back_to_git_and_nothing_is_lost(tmp_path: Path) -> None:
     repo = Repo(tmp_path / "r")
     contents = versions_of_a_file(repo, 6)

@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from scanner.model import Finding, Location, Severity, SourceKind, fingerprint_of, redact
 from scanner.result import ScanResult
-from scanner.store import Store, StoreError
-from scanner.store.migrations import KNOWN_MIGRATIONS, MIGRATION_SET
+from scanner.store import Store, StoreError, schema
+from scanner.store.migrations import KNOWN_MIGRATIONS, MIGRATION_SET, migration_set
 
 TABLES = {"scans", "findings", "locations", "sightings", "skipped", "triage_events"}
 START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -166,3 +167,44 @@ def test_a_reader_does_not_block_a_scan_and_a_second_writer_waits(tmp_path: Path
         releaser.join()
         other.close()
         assert store.list_findings()[0].times_seen == 2
+
+
+def test_a_database_without_the_latest_step_gets_it(tmp_path: Path) -> None:
+    """An older keysweep's database: the schema is brought up to date (sqlite-utils is loaded for
+    it; a current database opens with plain sqlite3)."""
+    path = tmp_path / "keysweep.db"
+    with sqlite3.connect(path) as conn:
+        migration_set().apply(Database(conn), stop_before=KNOWN_MIGRATIONS[-1])
+    assert [name for name, _ in applied(path)] == KNOWN_MIGRATIONS[:-1]
+    with Store.open(path) as store:
+        store.record_scan(one_finding_scan(), START)
+        assert len(store.list_findings()) == 1
+    assert [name for name, _ in applied(path)] == KNOWN_MIGRATIONS
+
+
+def catalogue(path: Path) -> list[tuple[str, str, str]]:
+    with sqlite3.connect(path) as conn:
+        return sorted(
+            conn.execute("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL").fetchall()
+        )
+
+
+def test_schema_sql_is_what_the_migrations_create() -> None:
+    assert schema.SCHEMA_FILE.read_text(encoding="utf-8") == schema.render(), (
+        "migrations.py changed: run `python -m scanner.store.schema > scanner/store/schema.sql`"
+    )
+
+
+def test_a_new_database_from_schema_sql_equals_one_the_migrations_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from_snapshot = tmp_path / "snapshot.db"
+    with Store.open(from_snapshot):
+        pass
+    monkeypatch.setattr(schema, "migrations_digest", lambda: "a migrations.py schema.sql was not made from")
+    assert schema.statements() is None
+    migrated = tmp_path / "migrated.db"
+    with Store.open(migrated) as store:  # a stale schema.sql is not used: the steps run
+        store.record_scan(one_finding_scan(), START)
+    assert catalogue(from_snapshot) == catalogue(migrated)
+    assert [name for name, _ in applied(from_snapshot)] == [name for name, _ in applied(migrated)]

@@ -9,7 +9,8 @@ about as many units as the cat-file planner would cut (largest first, each to th
 
 Everything else (loose objects, objects of alternates, blobs over CHUNK_SIZE, which cat-file streams
 in chunks, and every blob whose entry the reader cannot handle) goes through the `cat-file` reader of
-`units.py`: a damaged or unusual pack costs speed, never a blob.
+`units.py`: a damaged or unusual pack costs speed, never a blob. So does a plan of fewer than
+PACK_READER_MIN_BLOBS blobs (a CI range): one cat-file process is cheaper than loading a big index.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ from scanner.sources.git.units import (
     unit_bytes_for,
 )
 from scanner.sources.interface import CHUNK_SIZE, Limits, WorkUnit
+
+# Below this many blobs, git's reader: the pack index (every object of the repository) is not loaded.
+PACK_READER_MIN_BLOBS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,17 @@ def plan_units(
     delta_bases: Mapping[str, str],
 ) -> Iterator[WorkUnit]:
     """Units for `blobs` (already filtered: in the plan, not too large, not empty)."""
+    if len(blobs) < PACK_READER_MIN_BLOBS:
+        # a range, a staged commit, an incremental rescan: loading the whole pack index would cost
+        # more than the one cat-file process that reads these few blobs
+        yield from batch_units(
+            repository.git,
+            repository.origin,
+            blobs,
+            unit_bytes=unit_bytes_for(sum(blob.size for blob in blobs)),
+            delta_bases=delta_bases,
+        )
+        return
     hash_size = len(blobs[0].oid) // 2 if blobs else 20
     objects_dir = Path(repository.common_dir or repository.git_dir) / "objects"
     packs = pack_files(objects_dir)

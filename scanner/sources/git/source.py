@@ -52,7 +52,13 @@ class GitHistorySource(Source):
         exclude_oids: Mapping[str, Collection[str]] | None = None,
         include_unreachable: bool = True,
         submodules: bool = True,
+        repository: Repository | None = None,
+        resolved: tuple[str, str] | None = None,
     ) -> None:
+        """`repository`: the repository at `path`, already discovered by the caller; `resolved`: the
+        range's two commits (exclude, include), already resolved by the caller (the job resolves them
+        once to read the settings from the base commit: the scan then reads the very same commits,
+        and a CI step starts fewer git processes)."""
         if range is not None and since is not None:
             raise SourceError("give either a range (A..B) or a starting point (--since REF), not both.")
         self.spec: RangeSpec | None = None
@@ -60,8 +66,10 @@ class GitHistorySource(Source):
             self.spec = RangeSpec.parse(range)
         elif since is not None:
             self.spec = RangeSpec.since(since)
-        self.repository = discover(path, origin)
-        if self.spec is not None:  # unknown revisions are a usage error: say so before any work
+        self.repository = repository if repository is not None else discover(path, origin)
+        if self.spec is not None and resolved is not None:
+            self.spec = RangeSpec(self.spec.text, *resolved)
+        elif self.spec is not None:  # unknown revisions are a usage error: say so before any work
             for revision in (self.spec.exclude, self.spec.include):
                 resolve_commit(self.repository, revision, f"the range {self.spec.text!r}")
         self.history = history
