@@ -42,6 +42,10 @@ def test_action_scans_the_pull_request_range_and_uploads_sarif() -> None:
     assert "--range" in scripts and "--format sarif" in scripts and "--format github" in scripts
     uses = [step.get("uses", "") for step in steps]
     assert any(u.startswith("github/codeql-action/upload-sarif@") for u in uses)
+    # the compiled rules survive between runs (a cold start compiles them: ~0.8 s)
+    [cache] = [step for step in steps if step.get("uses", "").startswith("actions/cache@")]
+    [scan] = [step for step in steps if step.get("id") == "scan"]
+    assert cache["with"]["path"] == scan["env"]["KEYSWEEP_CACHE_DIR"]
 
 
 def test_pre_commit_hooks_definition() -> None:
