@@ -21,7 +21,6 @@ Formats (git's Documentation/gitformat-pack.txt):
 
 from __future__ import annotations
 
-import mmap
 import os
 import struct
 import zlib
@@ -34,6 +33,7 @@ _LARGE_OFFSET = 0x80000000
 # Inflated bases kept for the deltas that follow them; a version of a big file, re-inflated from its
 # chain start, costs more than keeping it a while.
 CACHE_BYTES = 96 * 1024 * 1024
+_HEADER_MAX = 64
 _MAX_CHAIN = 10_000  # git writes chains of depth 50 by default (--depth); 4095 at most
 
 
@@ -85,20 +85,20 @@ class PackReader:
         self.hash_size = hash_size
         self.max_size = max_size
         self._index: dict[str, int] | None = None
-        with open(pack_path, "rb") as handle:
-            if os.fstat(handle.fileno()).st_size < 12 + hash_size:
-                raise PackError(f"{pack_path.name}: too short to be a pack")
-            self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        self._view = memoryview(self._map)
-        if self._map[:4] != b"PACK" or struct.unpack(">I", self._map[4:8])[0] not in (2, 3):
+        # pread, not mmap: pages of a mapped pack would count in every worker's resident size
+        self._fd = os.open(pack_path, os.O_RDONLY)
+        self._end = os.fstat(self._fd).st_size - hash_size  # the pack's checksum follows the entries
+        head = os.pread(self._fd, 8, 0)
+        if self._end < 12 or head[:4] != b"PACK" or struct.unpack(">I", head[4:8])[0] not in (2, 3):
             self.close()
             raise PackError(f"{pack_path.name}: not a version 2 or 3 pack")
         self._cache: OrderedDict[int, bytes] = OrderedDict()
         self._cached_bytes = 0
 
     def close(self) -> None:
-        self._view.release()
-        self._map.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
     def __enter__(self) -> PackReader:
         return self
@@ -161,11 +161,18 @@ class PackReader:
 
     def _raw(self, offset: int) -> tuple[int, bytes, int | None]:
         """Type, inflated payload (content, or delta instructions) and, for a delta, its base's offset."""
-        pack = self._map
-        end = len(pack) - self.hash_size
+        try:
+            return self._entry(offset)
+        except IndexError:  # a header cut short by the end of the pack
+            raise PackError(f"entry at {offset} is cut short") from None
+
+    def _entry(self, offset: int) -> tuple[int, bytes, int | None]:
+        end = self._end
         if not 12 <= offset < end:
             raise PackError(f"offset {offset} is outside the pack")
-        at = offset
+        # the header: type and size (up to 10 bytes), then a base offset (10) or a base name (32)
+        pack = os.pread(self._fd, min(_HEADER_MAX, end - offset), offset)
+        at = 0
         byte = pack[at]
         at += 1
         kind = (byte >> 4) & 7
@@ -188,7 +195,7 @@ class PackReader:
                 at += 1
                 distance = ((distance + 1) << 7) | (byte & 0x7F)
             base = offset - distance
-            if base < 12:
+            if base < 12 or distance == 0:
                 raise PackError(f"delta at {offset} points before the start of the pack")
         elif kind == OBJ_REF_DELTA:
             base = self._base_by_name(bytes(pack[at : at + self.hash_size]))
@@ -196,10 +203,11 @@ class PackReader:
         elif kind not in (OBJ_COMMIT, OBJ_TREE, OBJ_BLOB, OBJ_TAG):
             raise PackError(f"entry at {offset} has unknown type {kind}")
         # deflate never grows data by more than a few bytes per 16 KiB block
-        stop = min(end, at + size + size // 1000 + 1024)
+        start = offset + at
+        compressed = os.pread(self._fd, min(end, start + size + size // 1000 + 1024) - start, start)
         inflater = zlib.decompressobj()
         try:  # one byte of room past `size`: the stream's end and its checksum are read too
-            payload = inflater.decompress(self._view[at:stop], size + 1)
+            payload = inflater.decompress(compressed, size + 1)
         except zlib.error as exc:
             raise PackError(f"entry at {offset} does not inflate: {exc}") from None
         if not inflater.eof:
