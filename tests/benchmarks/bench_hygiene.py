@@ -11,7 +11,13 @@ local moto server.
    from a real account, the work done per key does not.)
 3. Times, --rounds times from scratch: collecting the inventory (`hygiene.inventory.collect`), running
    every check, resolving owners, recommending, and rendering the HTML and JSON reports. Prints each
-   round, the median and the AWS calls made. Target (issue 6): under 10 s.
+   round, the median, the AWS calls made and which operations. Target (issue 6): under 10 s.
+
+Measured 2026-11-23 (2 cores, load 1.15 at the start): median 19.24 s of 3 rounds (collect 16.7-18.5 s,
+checks 0.6-0.75 s, reports 1.1-1.35 s), 5,011 AWS calls of which 5,000 ListAccessKeys. The target is not met
+on moto: IAM has no bulk call for access key ids, so one ListAccessKeys per user stays, and moto's server
+spends ~2.4 ms of CPU on each under its GIL (<= ~400 calls/s, so >= 12 s for 5,000). Details and what was
+tried: tests/benchmarks/README.md, "Hygiene".
 
 Not part of the test run (pytest only collects test_*.py); run it on demand.
 """
@@ -29,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -79,9 +86,11 @@ def seed(url: str, users: int) -> int:
 
 
 class CountingClients:
-    """Counts the AWS calls of a round through botocore's event hooks."""
+    """Counts the AWS calls of a round (HTTP requests, retries included) and the operations called,
+    through botocore's event hooks."""
 
     calls = 0
+    operations: ClassVar[Counter[str]] = Counter()
 
     @classmethod
     def install(cls) -> None:
@@ -90,12 +99,16 @@ class CountingClients:
         def count(**_: object) -> None:
             cls.calls += 1
 
+        def operation(model: Any, **_: object) -> None:
+            cls.operations[model.name] += 1
+
         boto3.DEFAULT_SESSION = None
         original = boto3.session.Session.client
 
         def client(self: object, *args: object, **kwargs: object) -> object:
             made = original(self, *args, **kwargs)
             made.meta.events.register("before-send", count)
+            made.meta.events.register("before-call", operation)
             return made
 
         boto3.session.Session.client = client
@@ -125,6 +138,7 @@ def main() -> None:
         times = []
         for round_ in range(1, args.rounds + 1):
             CountingClients.calls = 0
+            CountingClients.operations.clear()
             t0 = time.perf_counter()
             now = datetime.now(UTC)
             inventory = collect(iam, now, Target())
@@ -142,6 +156,7 @@ def main() -> None:
                 f"reports {t3 - t2:.2f}); {found} keys, {CountingClients.calls} AWS calls, "
                 f"{dict(statuses)}, html {len(html) // 1024} KiB, json {len(document) // 1024} KiB"
             )
+            print(f"  calls: {dict(CountingClients.operations.most_common())}")
             gaps = [g for a in inventory.accounts for g in a.gaps]
             if gaps:
                 print(f"  gaps: {gaps[:3]}")
