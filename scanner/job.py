@@ -261,8 +261,6 @@ def run_job_outcome(request: ScanRequest, progress: Progress | None = None) -> J
                 result = _with_provenance(result, plan)
                 result = _one_row_per_place(result)
             notes.extend(_git_notes(plan, store))
-            for target in plan.git:
-                target.source.close()  # a provenance pass nobody read (no findings) is stopped
         result = apply_triage(result, store.triage_statuses())
         result = _apply_repo_suppressions(result, repo)
         recorded = store.record_scan(replace(result, notes=tuple(notes)), datetime.now(UTC))

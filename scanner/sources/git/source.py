@@ -22,7 +22,7 @@ from scanner.sources.git.objects import (
     shallow_note,
 )
 from scanner.sources.git.packed import plan_units
-from scanner.sources.git.provenance import BlobProvenance, HistoryLog, trace
+from scanner.sources.git.provenance import BlobProvenance, trace
 from scanner.sources.git.repository import Repository, discover, find_submodules
 from scanner.sources.git.units import too_large
 from scanner.sources.git.worktree import working_tree_changes
@@ -81,7 +81,6 @@ class GitHistorySource(Source):
         self.planned_oids: dict[str, frozenset[str]] = {}
         self.provenance_problems: list[str] = []
         self.inventories: dict[str, Inventory] = {}
-        self._history_logs: dict[str, HistoryLog] = {}
 
     @property
     def description(self) -> str:
@@ -128,9 +127,6 @@ class GitHistorySource(Source):
             if blob.size:  # an empty blob holds nothing to find
                 readable.append(blob)
         self.planned_oids[repository.key] = frozenset(covered)
-        if self.spec is None and readable:
-            # the provenance pass runs beside the workers; read after the scan (`provenance`)
-            self._history_logs[repository.key] = HistoryLog(repository, inventory.unreachable_commits)
         yield from plan_units(repository, readable, inventory.delta_bases)
 
     def provenance(self, locations: Iterable[Location]) -> dict[tuple[str, str], BlobProvenance]:
@@ -143,11 +139,8 @@ class GitHistorySource(Source):
                 wanted.setdefault(location.origin, set()).add(location.blob_id)
         result: dict[tuple[str, str], BlobProvenance] = {}
         for repository in self.repositories:
-            log = self._history_logs.pop(repository.key, None)
             oids = wanted.get(repository.origin)
             if not oids:
-                if log is not None:
-                    log.close()
                 continue
             inventory = self.inventories.get(repository.key) or Inventory()
             traced = trace(
@@ -156,17 +149,10 @@ class GitHistorySource(Source):
                 unreachable=inventory.unreachable,
                 extra_commits=inventory.unreachable_commits,
                 problems=self.provenance_problems,
-                log=log,
             )
             for oid, provenance in traced.items():
                 result[(repository.origin, oid)] = provenance
         return result
-
-    def close(self) -> None:
-        """Stop the provenance passes nobody asked for."""
-        for log in self._history_logs.values():
-            log.close()
-        self._history_logs.clear()
 
     def working_tree_files(self, *, include_ignored: bool = False) -> list[tuple[Repository, list[Path]]]:
         """Modified and untracked files of the working trees (the repository's and its checked-out
