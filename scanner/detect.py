@@ -7,7 +7,7 @@ filter that fired, so that `--show-suppressed` can list them and nothing vanishe
 from __future__ import annotations
 
 from scanner.detectors.aws import KEY_FAMILY, KEY_ID_RULES, SECRET_RULE, pair_secrets
-from scanner.engine import Engine, RawMatch
+from scanner.engine import Engine, RawMatch, Windows
 from scanner.filters import first_filter_that_fires, line_has_inline_allow
 from scanner.model import Blob, Finding, Severity, fingerprint_of, redact
 from scanner.policy import Policy
@@ -22,8 +22,9 @@ class Detector:
         self.policy = policy or Policy()
         self.rules = engine.rules
 
-    def findings(self, blob: Blob) -> list[Finding]:
-        raw = self.engine.scan(blob.data, blob.first_line, blob.first_column)
+    def findings(self, blob: Blob, windows: Windows | None = None) -> list[Finding]:
+        """`windows`: the engine's prefilter windows for this blob, if a shared pass made them."""
+        raw = self.engine.scan(blob.data, blob.first_line, blob.first_column, windows)
         if not raw:
             return []
         rules = self.rules

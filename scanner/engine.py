@@ -12,7 +12,7 @@ case-insensitive alternation of every rule's keywords, then each candidate rule 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import regex
@@ -53,6 +53,9 @@ class RawMatch:
                 return value
         return None
 
+
+# Per rule index: the merged byte windows where its matches can lie.
+Windows = dict[int, list[tuple[int, int]]]
 
 # Bounded repeats larger than this are relaxed in the prefilter (see relax_repeats).
 _REPEAT_CAP = 32
@@ -128,15 +131,29 @@ def rules_digest(rules: Sequence[Rule]) -> str:
     return digest.hexdigest()[:32]
 
 
-def compile_database(rules: Sequence[Rule]) -> bytes:
-    """Compile every rule into one serialised hyperscan database. Names the rule that fails."""
+# An extra pattern riding on the rules' pass: (hyperscan expression, flags by name: "single" for
+# HS_FLAG_SINGLEMATCH). Its hits go to the caller's handler, not to any rule (see Engine.first_pass).
+ExtraPattern = tuple[bytes, bool]
+# Called with (position of the extra pattern, end offset of its match).
+ExtraHandler = Callable[[int, int], None]
+
+
+def extras_digest(extras: Sequence[ExtraPattern]) -> str:
+    return hashlib.sha256(repr(tuple(extras)).encode()).hexdigest()[:16]
+
+
+def compile_database(rules: Sequence[Rule], extras: Sequence[ExtraPattern] = ()) -> bytes:
+    """Compile every rule, then the extra patterns, into one serialised hyperscan database. Names
+    the rule that fails."""
     assert hyperscan is not None
-    expressions = [to_hyperscan(rule.pattern) for rule in rules]
-    flags = [hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_ALLOWEMPTY] * len(rules)
+    expressions = [to_hyperscan(rule.pattern) for rule in rules] + [expression for expression, _ in extras]
+    flags = [hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_ALLOWEMPTY] * len(rules) + [
+        hyperscan.HS_FLAG_SINGLEMATCH if single else 0 for _, single in extras
+    ]
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     try:
         database.compile(
-            expressions=expressions, ids=list(range(len(rules))), elements=len(rules), flags=flags
+            expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions), flags=flags
         )
     except hyperscan.error:
         for rule, expression in zip(rules, expressions, strict=True):
@@ -154,8 +171,13 @@ def compile_database(rules: Sequence[Rule]) -> bytes:
 class Engine:
     """Scans bytes with a fixed set of rules. Build once per process; `scan` is re-entrant per thread."""
 
-    def __init__(self, rules: Sequence[Rule], database: bytes | None = None) -> None:
+    def __init__(
+        self, rules: Sequence[Rule], database: bytes | None = None, extras: Sequence[ExtraPattern] = ()
+    ) -> None:
+        """`database`: compiled by `compile_database(rules, extras)` with the same arguments (None:
+        compile here). `extras`: patterns scanned in the same pass for `first_pass` callers."""
         self.rules: tuple[Rule, ...] = tuple(rules)
+        self.extras: tuple[ExtraPattern, ...] = tuple(extras) if HAVE_HYPERSCAN else ()
         # Patterns compile on a rule's first prefilter hit: most rules never hit in a given scan.
         self._patterns: list[regex.Pattern[bytes] | None] = [None] * len(self.rules)
         self._secret_groups: list[str | int] = [0] * len(self.rules)
@@ -167,7 +189,7 @@ class Engine:
         if not self.rules:
             return
         if HAVE_HYPERSCAN:
-            blob = database if database is not None else compile_database(self.rules)
+            blob = database if database is not None else compile_database(self.rules, self.extras)
             self._database = hyperscan.loadb(blob, hyperscan.HS_MODE_BLOCK)
             self._database.scratch = hyperscan.Scratch(self._database)
         else:  # pragma: no cover
@@ -188,42 +210,63 @@ class Engine:
         alternation = b"|".join(regex.escape(k) for k in sorted(self._keyword_rules, key=len, reverse=True))
         self._keyword_index = regex.compile(b"(?i)(?:" + alternation + b")")
 
-    def candidate_windows(self, data: bytes) -> dict[int, list[tuple[int, int]]]:
+    def first_pass(self, data: bytes, on_extra: ExtraHandler) -> Windows | None:
+        """One hyperscan pass over `data` for the rules and the extra patterns: the rules' windows
+        (to give to `scan`), each extra pattern's match ends to `on_extra`. None when this engine
+        has no extra patterns (no hyperscan, or built without them): the caller scans for them itself."""
+        if self._database is None or not self.extras:
+            return None
+        return self._windows(data, on_extra)
+
+    def candidate_windows(self, data: bytes) -> Windows:
         """For each rule that may match, the merged byte windows where its matches can lie."""
         if self._database is not None:
-            ends: dict[int, list[int]] = {}
-
-            def on_match(rule_index: int, _from: int, to: int, _flags: int, _context: object) -> None:
-                bucket = ends.get(rule_index)
-                if bucket is None:
-                    ends[rule_index] = [to]
-                else:
-                    bucket.append(to)
-
-            self._database.scan(data, match_event_handler=on_match)
-            windows: dict[int, list[tuple[int, int]]] = {}
-            for rule_index, offsets in ends.items():
-                span = self._spans[rule_index]
-                merged: list[tuple[int, int]] = []
-                for end in offsets:  # hyperscan reports in increasing end order
-                    start = max(0, end - span)
-                    if merged and start <= merged[-1][1]:
-                        merged[-1] = (merged[-1][0], end + _WINDOW_SLACK)
-                    else:
-                        merged.append((start, end + _WINDOW_SLACK))
-                windows[rule_index] = merged
-            return windows
+            return self._windows(data, None)
         assert self._keyword_index is not None  # pragma: no cover
         candidates: set[int] = set()  # pragma: no cover
         for hit in self._keyword_index.finditer(data):  # pragma: no cover
             candidates.update(self._keyword_rules.get(hit.group().lower(), ()))
         return {index: [(0, len(data))] for index in candidates}  # pragma: no cover
 
-    def scan(self, data: bytes, first_line: int = 1, first_column: int = 1) -> list[RawMatch]:
-        """Every confirmed match of every rule in `data`, ordered by offset."""
+    def _windows(self, data: bytes, on_extra: ExtraHandler | None) -> Windows:
+        assert self._database is not None
+        ends: dict[int, list[int]] = {}
+        rule_count = len(self.rules)
+
+        def on_match(index: int, _from: int, to: int, _flags: int, _context: object) -> None:
+            if index >= rule_count:
+                if on_extra is not None:
+                    on_extra(index - rule_count, to)
+                return
+            bucket = ends.get(index)
+            if bucket is None:
+                ends[index] = [to]
+            else:
+                bucket.append(to)
+
+        self._database.scan(data, match_event_handler=on_match)
+        windows: Windows = {}
+        for rule_index, offsets in ends.items():
+            span = self._spans[rule_index]
+            merged: list[tuple[int, int]] = []
+            for end in offsets:  # hyperscan reports in increasing end order
+                start = max(0, end - span)
+                if merged and start <= merged[-1][1]:
+                    merged[-1] = (merged[-1][0], end + _WINDOW_SLACK)
+                else:
+                    merged.append((start, end + _WINDOW_SLACK))
+            windows[rule_index] = merged
+        return windows
+
+    def scan(
+        self, data: bytes, first_line: int = 1, first_column: int = 1, windows: Windows | None = None
+    ) -> list[RawMatch]:
+        """Every confirmed match of every rule in `data`, ordered by offset. `windows`: from
+        `first_pass` over this very `data` (saves the prefilter pass)."""
         if not self.rules or not data:
             return []
-        windows = self.candidate_windows(data)
+        if windows is None:
+            windows = self.candidate_windows(data)
         if not windows:
             return []
         found: dict[tuple[int, int, int], regex.Match[bytes]] = {}

@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from scanner.decode import expand
+from scanner.decode.gate import engine_extras, gate
 from scanner.detect import Detector
 from scanner.engine import Engine
+from scanner.firstpass import FirstPass
 from scanner.model import Finding, Skipped, TriageStatus
 from scanner.policy import Policy
 from scanner.result import ScanResult, ScanStats
@@ -61,7 +63,10 @@ class UnitOutcome:
 
 class _WorkerState:
     def __init__(self, rules: Sequence[Rule], database: bytes | None, settings: ScanSettings) -> None:
-        self.detector = Detector(Engine(rules, database), settings.policy)
+        """`database`: from `compiled_database(rules, engine_extras())`."""
+        engine = Engine(rules, database, engine_extras())
+        self.detector = Detector(engine, settings.policy)
+        self.first_pass = FirstPass(engine, gate())
         self.limits = settings.limits
         self.decode = settings.decode
 
@@ -87,6 +92,7 @@ def scan_unit(unit: WorkUnit, state: _WorkerState) -> UnitOutcome:
     blobs = 0
     size = 0
     detector = state.detector
+    first_pass = state.first_pass
     try:
         for item in unit.read(state.limits):
             if isinstance(item, Skipped):
@@ -95,12 +101,12 @@ def scan_unit(unit: WorkUnit, state: _WorkerState) -> UnitOutcome:
             if item.first_line == 1 and item.first_column == 1:
                 blobs += 1
             size += len(item.data)
-            derived = expand(item, state.limits) if state.decode else (item,)
+            derived = expand(item, state.limits, scan_gate=first_pass.gate_hits) if state.decode else (item,)
             for blob in derived:
                 if isinstance(blob, Skipped):
                     skipped.append(blob)
                     continue
-                for finding in detector.findings(blob):
+                for finding in detector.findings(blob, first_pass.windows_for(blob)):
                     # Overlapping chunks can see one key twice: once alone at the end of a chunk, once
                     # paired with its secret in the next. Keep the most complete sighting.
                     key = (
@@ -116,8 +122,10 @@ def scan_unit(unit: WorkUnit, state: _WorkerState) -> UnitOutcome:
                         findings.append(finding)
                     elif finding.secret_found and not findings[previous].secret_found:
                         findings[previous] = finding
+            first_pass.forget()
     except Exception as exc:  # a bug must not lose the rest of the scan
         skipped.extend(unit.failed(f"scanning failed: {type(exc).__name__}: {exc}."))
+    first_pass.forget()
     return UnitOutcome(tuple(findings), tuple(skipped), blobs, size)
 
 
@@ -141,7 +149,7 @@ def scan_sources(
     total_bytes = sum(unit.size for unit in units)
     if progress:
         progress.planned(sum(unit.count for unit in units), total_bytes)
-    database = compiled_database(settings.rules)
+    database = compiled_database(settings.rules, engine_extras())
     outcomes: list[UnitOutcome] = []
     if total_bytes < IN_PROCESS_BYTES or settings.worker_count == 1 or len(units) < 2:
         state = _WorkerState(settings.rules, database, settings)

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from scanner.engine import HAVE_HYPERSCAN, Engine, compile_database, rules_digest
+from scanner.engine import HAVE_HYPERSCAN, Engine, ExtraPattern, compile_database, extras_digest, rules_digest
 from scanner.rules import Rule, check_patterns
 
 
@@ -47,16 +47,18 @@ def cached(name: str, digest: str, build: Callable[[], bytes], suffix: str = ".h
     return data
 
 
-def compiled_database(rules: Sequence[Rule]) -> bytes | None:
-    """The serialised database for `rules`, from the cache or freshly compiled (and cached)."""
+def compiled_database(rules: Sequence[Rule], extras: Sequence[ExtraPattern] = ()) -> bytes | None:
+    """The serialised database for `rules` (and `extras`), from the cache or freshly compiled (and
+    cached)."""
     if not HAVE_HYPERSCAN or not rules:
         return None
 
     def build() -> bytes:
         check_patterns(rules)  # rebuilding: prove every pattern compiles (names the file and id)
-        return compile_database(rules)
+        return compile_database(rules, extras)
 
-    return cached("rules", rules_digest(rules), build)
+    digest = rules_digest(rules) + (f"-{extras_digest(extras)}" if extras else "")
+    return cached("rules", digest, build)
 
 
 def build_engine(rules: Sequence[Rule]) -> Engine:

@@ -14,15 +14,17 @@ part it could not or would not open. It never raises, and it bounds time and mem
 - base64 values (when `Limits.decode_base64`), one nested layer included, and URL-encoded segments,
   each bounded per top-level blob by `b64.Caps` (256 values, 256 segments, 4 MiB decoded).
 
-An ordinary text file costs two magic-number checks and one hyperscan pass over literals (`gate.py`);
-the blob itself is yielded first and is never copied.
+An ordinary text file costs two magic-number checks and one hyperscan pass over literals (`gate.py`),
+which the pipeline folds into the rules' own pass (`scan_gate`); the blob itself is yielded first and
+is never copied.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from scanner.decode.archives import Archives, sniff
+from scanner.decode.gate import Hits
 from scanner.decode.streams import Budget
 from scanner.decode.text import TextDecoder, first_look
 from scanner.model import Blob, Skipped, SkipReason
@@ -31,8 +33,11 @@ from scanner.sources.interface import Limits
 __all__ = ["expand"]
 
 
-def expand(blob: Blob, limits: Limits) -> Iterator[Blob | Skipped]:
-    """Every blob to scan for `blob` (itself first, unless an archive or UTF-16) and what was skipped."""
+def expand(
+    blob: Blob, limits: Limits, *, scan_gate: Callable[[bytes], Hits] | None = None
+) -> Iterator[Blob | Skipped]:
+    """Every blob to scan for `blob` (itself first, unless an archive or UTF-16) and what was skipped.
+    `scan_gate`: runs the decode gate over the top-level text (default: the gate's own pass)."""
     pending: Blob | None = blob  # until yielded, a failure must not cost the blob its own scan
     try:
         whole = blob.first_line == 1 and blob.first_column == 1 and blob.anchor is None
@@ -44,7 +49,7 @@ def expand(blob: Blob, limits: Limits) -> Iterator[Blob | Skipped]:
             yield from Archives(limits, decoder, budget).expand(blob, kind)
             yield from decoder.notes()
             return
-        scanned, hits = first_look(blob)
+        scanned, hits = first_look(blob, scan_gate)
         pending = None
         yield scanned
         if hits is not None:

@@ -24,6 +24,7 @@ among the telltale words.
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -201,6 +202,13 @@ def gate_patterns() -> list[tuple[bytes, int, bool]]:
     return fixed + [(re.escape(literal), TELLTALE, False) for literal in telltale_literals()]
 
 
+@functools.cache
+def engine_extras() -> tuple[tuple[bytes, bool], ...]:
+    """The gate's patterns as extra patterns of the rules' hyperscan database (`Engine.first_pass`,
+    `Gate.collector`): a top-level blob then costs one pass, not two. Same order as the gate's own."""
+    return tuple((expression, single) for expression, _, single in gate_patterns())
+
+
 def _cached_database(name: str, expressions: list[bytes], ids: list[int], flags: list[int]) -> Any:
     """A compiled hyperscan database, kept in the rule cache directory (compiling costs ~0.3 s)."""
     import hashlib
@@ -228,6 +236,7 @@ class Gate:
 
     def __init__(self) -> None:
         self._patterns = gate_patterns()
+        self._kinds = [kind for _, kind, _ in self._patterns]
         self._scan: Callable[[bytes, Hits], None]
         self._runs: Callable[[bytes, Hits], None]
         if HAVE_HYPERSCAN:
@@ -290,6 +299,32 @@ class Gate:
         hits = Hits()
         self._scan(data, hits)
         return hits
+
+    def collector(self) -> tuple[Hits, Callable[[int, int], None]]:
+        """Empty hits and the handler that fills them from `Engine.first_pass`'s extra matches, as
+        `scan` would (no early stop: the rules' pass goes on; hits past MAX_GATE_HITS are dropped)."""
+        hits = Hits()
+        kinds = self._kinds
+        pct, inner, starts = hits.pct, hits.inner, hits.starts
+
+        def on_extra(position: int, end: int) -> None:
+            kind = kinds[position]
+            if kind == MARKER:
+                hits.marker = True
+                return
+            if hits.truncated:
+                return
+            if kind == TELLTALE:
+                inner.append(end - 1)
+            elif kind == PCT:
+                pct.append(end - 3)
+            else:
+                starts.append(end - CONTEXT_RUN)
+            hits.left -= 1
+            if hits.left <= 0:
+                hits.truncated = True
+
+        return hits, on_extra
 
     def add_runs(self, data: bytes, hits: Hits) -> None:
         """Add the starts of base64 runs of a whole number of quads (for blobs with a marker)."""

@@ -7,7 +7,7 @@ the work for everything expanded from it, archive members included.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from scanner.decode import b64
 from scanner.decode.gate import Hits, gate
@@ -63,10 +63,11 @@ def transcode(blob: Blob) -> Blob | None:
     )
 
 
-def first_look(blob: Blob) -> tuple[Blob, Hits | None]:
+def first_look(blob: Blob, scan_gate: Callable[[bytes], Hits] | None = None) -> tuple[Blob, Hits | None]:
     """The blob to scan (transcoded if UTF-16/32) and what the gate found in it (None: nothing to decode).
 
-    This is all an ordinary text file costs: two byte comparisons and one gate scan.
+    This is all an ordinary text file costs: two byte comparisons and one gate scan. `scan_gate`: how
+    to run the gate (the pipeline's shared pass with the rules, see `scanner.firstpass`).
     """
     data = blob.data
     if data[:1] in _MAYBE_WIDE or data[1:2] == b"\x00":
@@ -75,7 +76,7 @@ def first_look(blob: Blob) -> tuple[Blob, Hits | None]:
             blob = transcoded
     if len(blob.data) < b64.MIN_RUN:
         return blob, None
-    hits = gate().scan(blob.data)
+    hits = (scan_gate or gate().scan)(blob.data)
     return blob, hits if hits else None
 
 
