@@ -1,7 +1,7 @@
 -- The findings database schema: what the steps of migrations.py create on an empty database.
 -- Made by `python -m scanner.store.schema > scanner/store/schema.sql`; do not edit.
--- migrations.py sha256: b79c5dbb45adb0fa9cb8642ce405d9bbe55e203491d47699e1d5b63ca00dbddd
--- steps: m001_scans m002_findings m003_locations m004_sightings m005_skipped m006_triage_events m007_iam_keys m008_scanned_objects m009_hygiene
+-- migrations.py sha256: 7a990461f12cd69f0c68d21da237dfb367021e433ee5a6de94960f98042a434b
+-- steps: m001_scans m002_findings m003_locations m004_sightings m005_skipped m006_triage_events m007_iam_keys m008_scanned_objects m009_hygiene m010_scanned_object_sets
 
 CREATE TABLE "_sqlite_migrations" (
    "id" INTEGER PRIMARY KEY,
@@ -120,15 +120,6 @@ CREATE INDEX "idx_iam_keys_account_id"
     ON "iam_keys" ("account_id");
 CREATE INDEX "idx_iam_keys_state"
     ON "iam_keys" ("state");
-CREATE TABLE "scanned_objects" (
-   "repo_key" TEXT,
-   "blob_id" TEXT,
-   "rules_digest" TEXT NOT NULL,
-   "scan_id" INTEGER,
-   PRIMARY KEY ("repo_key", "blob_id")
-);
-CREATE INDEX "idx_scanned_objects_repo_key_rules_digest"
-    ON "scanned_objects" ("repo_key", "rules_digest");
 CREATE TABLE "hygiene_mail" (
    "id" INTEGER PRIMARY KEY,
    "sent_at" TEXT NOT NULL,
@@ -157,3 +148,14 @@ CREATE TABLE "hygiene_actions" (
 );
 CREATE INDEX "idx_hygiene_actions_key_id"
     ON "hygiene_actions" ("key_id");
+CREATE TABLE "scanned_object_sets" (
+   "id" INTEGER PRIMARY KEY,
+   "repo_key" TEXT NOT NULL,
+   "rules_digest" TEXT NOT NULL,
+   "scan_id" INTEGER,
+   "id_bytes" INTEGER NOT NULL,
+   "object_count" INTEGER NOT NULL,
+   "object_ids" BLOB NOT NULL
+);
+CREATE INDEX "idx_scanned_object_sets_repo_key_rules_digest"
+    ON "scanned_object_sets" ("repo_key", "rules_digest");

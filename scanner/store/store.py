@@ -313,25 +313,36 @@ class Store:
         """The object ids of a repository already scanned with these rules (incremental scans)."""
         with self._read("read the scanned objects") as conn:
             rows = conn.execute(
-                "SELECT blob_id FROM scanned_objects WHERE repo_key = ? AND rules_digest = ?",
+                "SELECT id_bytes, object_ids FROM scanned_object_sets"
+                " WHERE repo_key = ? AND rules_digest = ?",
                 (repo_key, rules_digest),
             ).fetchall()
-        return frozenset(row[0] for row in rows)
+        found: set[str] = set()
+        for width, packed in rows:
+            found.update(packed[at : at + width].hex() for at in range(0, len(packed), width))
+        return frozenset(found)
 
     def record_scanned_objects(
         self, repo_key: str, blob_ids: Iterable[str], rules_digest: str, scan_id: int
     ) -> int:
-        """Remember that these objects were scanned with these rules. Returns how many were new."""
-        rows = [(repo_key, blob_id, rules_digest, scan_id) for blob_id in blob_ids]
+        """Remember that these objects were scanned with these rules: one row holding those not yet
+        recorded. Sets recorded with other rules are dropped (their objects are read again under
+        these). Returns how many were new."""
+        known = self.scanned_objects(repo_key, rules_digest)
+        new = sorted(bytes.fromhex(oid) for oid in set(blob_ids) if oid not in known)
         with self._write("record the scanned objects") as conn:
-            before = conn.total_changes
-            conn.executemany(
-                "INSERT INTO scanned_objects (repo_key, blob_id, rules_digest, scan_id) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (repo_key, blob_id) DO UPDATE SET rules_digest = excluded.rules_digest, "
-                "scan_id = excluded.scan_id WHERE scanned_objects.rules_digest != excluded.rules_digest",
-                rows,
+            conn.execute(
+                "DELETE FROM scanned_object_sets WHERE repo_key = ? AND rules_digest != ?",
+                (repo_key, rules_digest),
             )
-            return conn.total_changes - before
+            for width in sorted({len(raw) for raw in new}):
+                same = [raw for raw in new if len(raw) == width]
+                conn.execute(
+                    "INSERT INTO scanned_object_sets (repo_key, rules_digest, scan_id, id_bytes,"
+                    " object_count, object_ids) VALUES (?, ?, ?, ?, ?, ?)",
+                    (repo_key, rules_digest, scan_id, width, len(same), b"".join(same)),
+                )
+        return len(new)
 
     @contextmanager
     def _write(self, action: str) -> Iterator[sqlite3.Connection]:

@@ -208,3 +208,50 @@ def test_a_new_database_from_schema_sql_equals_one_the_migrations_made(
         store.record_scan(one_finding_scan(), START)
     assert catalogue(from_snapshot) == catalogue(migrated)
     assert [name for name, _ in applied(from_snapshot)] == [name for name, _ in applied(migrated)]
+
+
+def test_scanned_objects_are_recorded_as_sets_and_a_new_rules_digest_starts_afresh(tmp_path: Path) -> None:
+    path = tmp_path / "keysweep.db"
+    first = {f"{n:040x}" for n in range(1000)}
+    later = {f"{n:040x}" for n in range(900, 1100)}
+    sha256 = {"ab" * 32}
+    with Store.open(path) as store:
+        scan_id = store.record_scan(one_finding_scan(), START).scan_id
+        assert store.record_scanned_objects("/repo/.git", first, "rules-1", scan_id) == 1000
+        assert store.record_scanned_objects("/repo/.git", later | sha256, "rules-1", scan_id) == 101
+        assert store.record_scanned_objects("/other/.git", {"ff" * 20}, "rules-1", scan_id) == 1
+        assert store.scanned_objects("/repo/.git", "rules-1") == first | later | sha256
+        assert store.scanned_objects("/repo/.git", "rules-2") == frozenset()
+        assert store.record_scanned_objects("/repo/.git", {"00" * 20}, "rules-2", scan_id) == 1
+        assert store.scanned_objects("/repo/.git", "rules-1") == frozenset()  # dropped: read again anyway
+        assert store.scanned_objects("/other/.git", "rules-1") == {"ff" * 20}
+    with sqlite3.connect(path) as conn:  # ids only, packed: no row per object
+        assert conn.execute("SELECT COUNT(*) FROM scanned_object_sets").fetchone()[0] == 2
+
+
+def test_scanned_objects_of_a_database_from_before_the_sets_are_carried_over(tmp_path: Path) -> None:
+    path = tmp_path / "keysweep.db"
+    steps = KNOWN_MIGRATIONS.index("m010_scanned_object_sets")
+    db = Database(path)
+    from scanner.store import migrations
+
+    for step in migrations._STEPS[:steps]:  # a database written before m010
+        step(db)
+    db.execute(
+        "CREATE TABLE _sqlite_migrations"
+        " (id INTEGER PRIMARY KEY, migration_set TEXT, name TEXT, applied_at TEXT)"
+    )
+    for name in KNOWN_MIGRATIONS[:steps]:
+        db.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES (?, ?, ?)",
+            (MIGRATION_SET, name, "2026-01-01"),
+        )
+    old = [f"{n:040x}" for n in range(50)]
+    db.table("scanned_objects").insert_all(
+        [{"repo_key": "/repo/.git", "blob_id": oid, "rules_digest": "rules-1", "scan_id": 1} for oid in old]
+    )
+    db.conn.commit()
+    db.close()
+    with Store.open(path) as store:
+        assert store.scanned_objects("/repo/.git", "rules-1") == frozenset(old)
+    assert "scanned_objects" not in tables(path)
