@@ -248,19 +248,23 @@ def run_job_outcome(request: ScanRequest, progress: Progress | None = None) -> J
         scan_settings = ScanSettings(
             rules=rules, policy=config.policy, limits=limits, workers=request.workers, decode=request.decode
         )
-        result = scan_sources(plan.sources, scan_settings, progress)
-        notes = [*repo.notes, *result.notes]
-        for source in plan.sources:
-            notes.extend(getattr(source, "notes", ()))
-        if repo.warnings:
-            result = replace(result, skipped=result.skipped + repo.warnings)
-        if plan.git:
-            # In --range/--since mode each finding already names the commit of the range that introduced
-            # it; tracing it through the whole history would read every commit (seconds on a big one).
-            if not _wants_range(request):
-                result = _with_provenance(result, plan)
-                result = _one_row_per_place(result)
-            notes.extend(_git_notes(plan, store))
+        try:
+            result = scan_sources(plan.sources, scan_settings, progress)
+            notes = [*repo.notes, *result.notes]
+            for source in plan.sources:
+                notes.extend(getattr(source, "notes", ()))
+            if repo.warnings:
+                result = replace(result, skipped=result.skipped + repo.warnings)
+            if plan.git:
+                # In --range/--since mode each finding already names the commit of the range that
+                # introduced it; tracing it through the whole history would read every commit.
+                if not _wants_range(request):
+                    result = _with_provenance(result, plan)
+                    result = _one_row_per_place(result)
+                notes.extend(_git_notes(plan, store))
+        finally:
+            for source in plan.sources:
+                source.close()
         result = apply_triage(result, store.triage_statuses())
         result = _apply_repo_suppressions(result, repo)
         recorded = store.record_scan(replace(result, notes=tuple(notes)), datetime.now(UTC))

@@ -138,29 +138,42 @@ def scan_sources(
     asyncio (imported only then: a CI hook's few files should not pay for it)."""
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
-    units: list[WorkUnit] = []
-    skipped: list[Skipped] = []
-    for source in sources:
-        for item in source.plan(settings.limits):
-            if isinstance(item, Skipped):
-                skipped.append(item)
-            else:
-                units.append(item)
-    total_bytes = sum(unit.size for unit in units)
-    if progress:
-        progress.planned(sum(unit.count for unit in units), total_bytes)
     database = compiled_database(settings.rules, engine_extras())
-    outcomes: list[UnitOutcome] = []
-    if total_bytes < IN_PROCESS_BYTES or settings.worker_count == 1 or len(units) < 2:
-        state = _WorkerState(settings.rules, database, settings)
-        for unit in units:
-            outcomes.append(scan_unit(unit, state))
-            if progress:
-                progress.advanced(unit.count, unit.size)
-    else:
-        import asyncio
+    early_pool: ProcessPoolExecutor | None = None
+    if settings.worker_count > 1 and any(source.expects_large_scan() for source in sources):
+        early_pool = _new_pool(settings, database, start=True)
+    try:
+        units: list[WorkUnit] = []
+        skipped: list[Skipped] = []
+        for source in sources:
+            for item in source.plan(settings.limits):
+                if isinstance(item, Skipped):
+                    skipped.append(item)
+                else:
+                    units.append(item)
+        for source in sources:
+            source.scan_starting()
+        total_bytes = sum(unit.size for unit in units)
+        if progress:
+            progress.planned(sum(unit.count for unit in units), total_bytes)
+        outcomes: list[UnitOutcome] = []
+        if total_bytes < IN_PROCESS_BYTES or settings.worker_count == 1 or len(units) < 2:
+            if early_pool is not None:
+                early_pool.shutdown(wait=False, cancel_futures=True)
+                early_pool = None
+            state = _WorkerState(settings.rules, database, settings)
+            for unit in units:
+                outcomes.append(scan_unit(unit, state))
+                if progress:
+                    progress.advanced(unit.count, unit.size)
+        else:
+            import asyncio
 
-        outcomes = asyncio.run(_scan_in_pool(units, settings, database, progress))
+            outcomes = asyncio.run(_scan_in_pool(units, settings, database, progress, early_pool))
+            early_pool = None  # shut down by _scan_in_pool
+    finally:
+        if early_pool is not None:
+            early_pool.shutdown(wait=False, cancel_futures=True)
     findings: list[Finding] = []
     suppressed: list[Finding] = []
     blobs = 0
@@ -207,30 +220,43 @@ def _order(finding: Finding) -> tuple[object, ...]:
     )
 
 
-def _new_pool(settings: ScanSettings, database: bytes | None) -> ProcessPoolExecutor:
+def _new_pool(settings: ScanSettings, database: bytes | None, *, start: bool = False) -> ProcessPoolExecutor:
+    """`start`: fork the workers now (they initialise while the parent goes on), not on first use."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=settings.worker_count,
         mp_context=multiprocessing.get_context("fork"),
         initializer=_init_worker,
         initargs=(settings.rules, database, settings),
     )
+    if start:
+        pool.submit(_ready)  # with fork, the first task starts every worker
+    return pool
+
+
+def _ready() -> None:
+    """A task that does nothing: submitted to start a pool's workers."""
 
 
 async def _scan_in_pool(
-    units: list[WorkUnit], settings: ScanSettings, database: bytes | None, progress: Progress | None
+    units: list[WorkUnit],
+    settings: ScanSettings,
+    database: bytes | None,
+    progress: Progress | None,
+    started: ProcessPoolExecutor | None = None,
 ) -> list[UnitOutcome]:
-    """Scan units in worker processes. A crashed worker breaks the pool: it is replaced and the units
-    that were in flight are retried once; a unit that breaks a pool twice is reported as skipped."""
+    """Scan units in worker processes (`started`: a pool already started; it is shut down here). A crashed
+    worker breaks the pool: it is replaced and the units that were in flight are retried once; a unit
+    that breaks a pool twice is reported as skipped."""
     import asyncio
     from concurrent.futures.process import BrokenProcessPool
 
     loop = asyncio.get_running_loop()
     outcomes: list[UnitOutcome] = []
     in_flight = asyncio.Semaphore(settings.worker_count * 3)
-    pools: list[Executor] = [_new_pool(settings, database)]
+    pools: list[Executor] = [started if started is not None else _new_pool(settings, database)]
     replacing = asyncio.Lock()
 
     async def one(unit: WorkUnit) -> None:
@@ -257,8 +283,8 @@ async def _scan_in_pool(
     try:
         await asyncio.gather(*(one(unit) for unit in _largest_first(units)))
     finally:
-        for pool in pools:
-            pool.shutdown(wait=True, cancel_futures=True)
+        for executor in pools:
+            executor.shutdown(wait=True, cancel_futures=True)
     return outcomes
 
 

@@ -74,6 +74,20 @@ class Source(ABC):
     def plan(self, limits: Limits) -> Iterator[WorkUnit | Skipped]:
         """Enumerate the work cheaply (no content reads beyond what is needed to plan)."""
 
+    def expects_large_scan(self) -> bool:
+        """A cheap guess, before planning, that the scan will need the worker pool: the pipeline then
+        starts the workers while this source plans (they fork from a smaller process, sooner)."""
+        return False
+
+    def scan_starting(self) -> None:
+        """Planning is over and the scan begins: start work needed after the scan (a git history's
+        provenance pass), to run beside it. Released by `close`."""
+        return None
+
+    def close(self) -> None:
+        """Release whatever `scan_starting` started and the scan did not use."""
+        return None
+
 
 def iter_chunks(read: Callable[[int], bytes]) -> Iterator[tuple[int, int, bytes]]:
     """Read a stream through `read(n)` in chunks that overlap by CHUNK_OVERLAP bytes.

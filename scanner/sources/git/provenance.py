@@ -1,6 +1,7 @@
 """Where a secret entered the history: for the blobs that had findings, the commits that introduced them.
 
-Run after the scan, only for blobs with findings, in ONE pass over the history:
+Started when planning ends (`GitHistorySource.scan_starting`: git writes to a temporary file while the
+workers scan), read after the scan for the blobs with findings only, in ONE pass over the history:
 
     git log --all --reflog [dangling commits on stdin] -c --raw -z --no-renames
             --diff-filter=AMT --format=<sha, author, email, author date, committer time, summary>
@@ -106,8 +107,9 @@ def _sort_key(sighting: Sighting) -> tuple[int, int]:
 
 class HistoryLog:
     """The provenance pass over the whole history, into a temporary file (git never waits on us).
-    It could start before the findings are known, but not beside the workers: git log holds ~130 MB on
-    a 20,000-commit history, and with the workers that took the process tree over 400 MB."""
+    `GitHistorySource.scan_starting` starts it when planning ends, before the findings are known, so
+    that it runs beside the scan (git log holds ~130 MB on a 20,000-commit history: the workers are
+    forked before planning to leave room for it, see `Source.expects_large_scan`)."""
 
     def __init__(self, repository: Repository, extra_commits: Iterable[str] = ()) -> None:
         self.repository = repository
@@ -153,6 +155,7 @@ def trace(
     unreachable: Collection[str] = (),
     extra_commits: Iterable[str] = (),
     problems: list[str] | None = None,
+    history: HistoryLog | None = None,
 ) -> dict[str, BlobProvenance]:
     """The provenance of each blob in `blob_ids`, from one pass over the whole history.
 
@@ -161,12 +164,16 @@ def trace(
     only exists in a dropped commit still gets its sighting.
     If git fails part-way (a damaged repository), the sightings read so far are kept and the failure
     is appended to `problems`; without a `problems` list it raises SourceError.
+    `history`: the pass, already started (with the same `extra_commits`); closed here.
     """
     wanted = {oid.encode("ascii") for oid in blob_ids}
     if not wanted:
+        if history is not None:
+            history.close()
         return {}
     found: dict[str, list[Sighting]] = {}
-    history = HistoryLog(repository, extra_commits)
+    if history is None:
+        history = HistoryLog(repository, extra_commits)
     try:
         output, failed = history.finished()
         position = 0

@@ -1,9 +1,9 @@
 """`GitHistorySource`: every unique blob of a repository (and of its submodules), read once.
 
 Planning runs in the parent process: discovery, one object listing and one history walk per
-repository (`objects.enumerate_objects`), then the blobs are cut into `GitBlobBatch` units. Reading
-and matching happen in the workers. After the scan, `provenance()` recovers, for the blobs that had
-findings only, where each came from, in one history pass per repository.
+repository (`objects.enumerate_objects`), then the blobs are cut into units. Reading and matching
+happen in the workers. `scan_starting()` starts one history pass per repository beside them; after the
+scan, `provenance()` reads from it, for the blobs that had findings only, where each came from.
 """
 
 from __future__ import annotations
@@ -21,12 +21,16 @@ from scanner.sources.git.objects import (
     resolve_commit,
     shallow_note,
 )
+from scanner.sources.git.pack import pack_files
 from scanner.sources.git.packed import plan_units
-from scanner.sources.git.provenance import BlobProvenance, trace
+from scanner.sources.git.provenance import BlobProvenance, HistoryLog, trace
 from scanner.sources.git.repository import Repository, discover, find_submodules
 from scanner.sources.git.units import too_large
 from scanner.sources.git.worktree import working_tree_changes
 from scanner.sources.interface import Limits, Source, SourceError, WorkUnit
+
+# Packs above this size (compressed) make a history scan large enough for the worker pool.
+LARGE_PACK_BYTES = 8 * 1024 * 1024
 
 
 class GitHistorySource(Source):
@@ -81,6 +85,7 @@ class GitHistorySource(Source):
         self.planned_oids: dict[str, frozenset[str]] = {}
         self.provenance_problems: list[str] = []
         self.inventories: dict[str, Inventory] = {}
+        self._history_logs: dict[str, HistoryLog] = {}
 
     @property
     def description(self) -> str:
@@ -129,6 +134,34 @@ class GitHistorySource(Source):
         self.planned_oids[repository.key] = frozenset(covered)
         yield from plan_units(repository, readable, inventory.delta_bases)
 
+    def expects_large_scan(self) -> bool:
+        """A whole history whose packs hold more than LARGE_PACK_BYTES (compressed)."""
+        if not self.history or self.spec is not None:
+            return False
+        objects_dir = Path(self.repository.common_dir or self.repository.git_dir) / "objects"
+        total = 0
+        for pack in pack_files(objects_dir):
+            try:
+                total += pack.stat().st_size
+            except OSError:
+                continue
+        return total > LARGE_PACK_BYTES
+
+    def scan_starting(self) -> None:
+        """Start each planned repository's provenance pass (`git log`, into a temporary file) now, so
+        that it runs beside the scan rather than after it. Not in range mode (no provenance pass)."""
+        if self.spec is not None:
+            return
+        for repository in self.repositories:
+            inventory = self.inventories.get(repository.key)
+            if inventory is not None and repository.key not in self._history_logs:
+                self._history_logs[repository.key] = HistoryLog(repository, inventory.unreachable_commits)
+
+    def close(self) -> None:
+        for history in self._history_logs.values():
+            history.close()
+        self._history_logs.clear()
+
     def provenance(self, locations: Iterable[Location]) -> dict[tuple[str, str], BlobProvenance]:
         """For the locations of findings (their origin and blob_id), where each blob came from:
         one history pass per repository involved. Keyed by (origin, blob_id). A history that cannot
@@ -149,6 +182,7 @@ class GitHistorySource(Source):
                 unreachable=inventory.unreachable,
                 extra_commits=inventory.unreachable_commits,
                 problems=self.provenance_problems,
+                history=self._history_logs.pop(repository.key, None),
             )
             for oid, provenance in traced.items():
                 result[(repository.origin, oid)] = provenance
