@@ -205,6 +205,9 @@ def find_values(data: bytes, inner: list[int], starts: list[int], caps: Caps, ne
     for position, at_start in candidates:
         if position < covered:
             continue
+        if at_start and not data[position : position + MIN_RUN].translate(None, _HEX):
+            # a digest or an id (`"index": "<40 hex>"`): base64 of text never starts with 20 hex digits
+            continue
         if caps.attempts <= 0 or caps.values <= 0 or caps.decoded <= 0:
             caps.reached("the cap on base64 values per file")
             break
