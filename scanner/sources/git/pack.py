@@ -250,17 +250,30 @@ def _apply_delta(base: bytes, delta: bytes, max_size: int) -> bytes:
     while at < end:
         op = delta[at]
         at += 1
-        if op & 0x80:
+        if op & 0x80:  # copy: offset and size bytes present as the low 7 bits say (unrolled: hot loop)
             offset = 0
+            if op & 0x01:
+                offset = delta[at]
+                at += 1
+            if op & 0x02:
+                offset |= delta[at] << 8
+                at += 1
+            if op & 0x04:
+                offset |= delta[at] << 16
+                at += 1
+            if op & 0x08:
+                offset |= delta[at] << 24
+                at += 1
             size = 0
-            for bit, shift in ((0x01, 0), (0x02, 8), (0x04, 16), (0x08, 24)):
-                if op & bit:
-                    offset |= delta[at] << shift
-                    at += 1
-            for bit, shift in ((0x10, 0), (0x20, 8), (0x40, 16)):
-                if op & bit:
-                    size |= delta[at] << shift
-                    at += 1
+            if op & 0x10:
+                size = delta[at]
+                at += 1
+            if op & 0x20:
+                size |= delta[at] << 8
+                at += 1
+            if op & 0x40:
+                size |= delta[at] << 16
+                at += 1
             if size == 0:
                 size = 0x10000
             if offset + size > source_size:
