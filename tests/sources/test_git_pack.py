@@ -153,3 +153,29 @@ def test_an_entry_bigger_than_the_limit_is_not_inflated(tmp_path: Path) -> None:
     pack.write_bytes(b"NOPE" + pack.read_bytes()[4:])
     with pytest.raises(PackError, match="not a version 2 or 3 pack"):
         PackReader(pack, 20, max_size=1000)
+
+
+@pytest.mark.usefixtures("pack_reader_always")
+def test_versions_of_a_big_file_are_rebuilt_from_the_pack_and_scanned_in_chunks(tmp_path: Path) -> None:
+    from scanner.sources.interface import CHUNK_SIZE
+
+    repo = Repo(tmp_path / "r")
+    filler = b"".join(b"line %07d of a big generated file\n" % n for n in range(300_000))  # ~10 MB
+    assert CHUNK_SIZE < len(filler) < packed.PACKED_BLOB_MAX
+    cut = CHUNK_SIZE - 20  # the key id straddles the first chunk's end
+    key = f"aws_access_key_id = {KEY_ID}\naws_secret_access_key = 9fJ2kLmN4pQrS7tUvWxYz0A1bC3dE5fG6hI8jK/+\n"
+    first = filler[:cut] + key.encode() + filler[cut:]
+    repo.commit("v1", **{"big.txt": first})
+    repo.commit("v2", **{"big.txt": first + b"one more line\n"})
+    repo.git("gc", "-q")
+    source = GitHistorySource(repo.path)
+    units = [unit for unit in source.plan(Limits()) if not hasattr(unit, "reason")]
+    assert units and all(isinstance(unit, PackedBlobBatch) for unit in units)  # not left to cat-file
+
+    blobs, skipped = read_everything(GitHistorySource(repo.path))
+    assert skipped == []
+    chunks = [blob for blob in blobs if blob.location.path == "big.txt"]
+    assert len(chunks) == 4 and all(len(chunk.data) <= CHUNK_SIZE + 8192 for chunk in chunks)
+    found = findings_in(chunks)
+    assert len({f.location.blob_id for f in found}) == 2 and all(f.secret_found for f in found)
+    assert {f.line for f in found} == {first[:cut].count(b"\n") + 1}

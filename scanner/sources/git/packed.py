@@ -1,21 +1,27 @@
 """Work units read straight from pack files (`pack.PackReader`), with cat-file for the rest.
 
 Planning (`plan_units`) looks every blob up in the repository's pack indexes. Blobs in a pack, up to
-CHUNK_SIZE, are grouped by delta family: a blob, the blob it is stored as a delta of, that one's base
-and so on share a root, and a whole family goes to one unit, so that no unit ever rebuilds a delta
+PACKED_BLOB_MAX, are grouped by delta family: a blob, the blob it is stored as a delta of, that one's
+base and so on share a root, and a whole family goes to one unit, so that no unit ever rebuilds a delta
 chain another unit already built, and each base is inflated once and kept while its deltas follow
 (the reader reads in pack order, where a base always comes before its deltas). Families are dealt to
 about as many units as the cat-file planner would cut (largest first, each to the lightest unit).
 
-Everything else (loose objects, objects of alternates, blobs over CHUNK_SIZE, which cat-file streams
-in chunks, and every blob whose entry the reader cannot handle) goes through the `cat-file` reader of
-`units.py`: a damaged or unusual pack costs speed, never a blob. So does a plan of fewer than
-PACK_READER_MIN_BLOBS blobs (a CI range): one cat-file process is cheaper than loading a big index.
+A blob over CHUNK_SIZE is rebuilt whole (versions of a big file are deltas of each other: rebuilding
+them in order from the kept base is far cheaper than cat-file resolving each chain, which held the
+first second of a scan with a family of 9 MB files) and scanned in overlapping chunks.
+
+Everything else (loose objects, objects of alternates, blobs over PACKED_BLOB_MAX, which cat-file
+streams in chunks, never held whole, and every blob whose entry the reader cannot handle) goes
+through the `cat-file` reader of `units.py`: a damaged or unusual pack costs speed, never a blob. So
+does a plan of fewer than PACK_READER_MIN_BLOBS blobs (a CI range): one cat-file process is cheaper than
+loading a big index.
 """
 
 from __future__ import annotations
 
 import heapq
+import io
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,10 +39,13 @@ from scanner.sources.git.units import (
     read_blobs,
     unit_bytes_for,
 )
-from scanner.sources.interface import CHUNK_SIZE, Limits, WorkUnit
+from scanner.sources.interface import CHUNK_SIZE, Limits, WorkUnit, iter_chunks
 
 # Below this many blobs, git's reader: the pack index (every object of the repository) is not loaded.
 PACK_READER_MIN_BLOBS = 1000
+# Blobs up to this size are rebuilt whole from the pack (then scanned in chunks past CHUNK_SIZE);
+# larger ones are streamed by cat-file.
+PACKED_BLOB_MAX = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +95,18 @@ def read_packed(unit: PackedBlobBatch, limits: Limits) -> Iterator[Blob | Skippe
             if kind != OBJ_BLOB or len(data) != blob.size:
                 retry.append(blob)  # not what the listing said: let git say what it is
                 continue
+            where = location(unit.origin, blob)
+            if len(data) > CHUNK_SIZE:
+                chunks = iter_chunks(io.BytesIO(data).read)
+                yield from (
+                    Blob(where, chunk, first_line=line, first_column=column) for line, column, chunk in chunks
+                )
+                continue
             pointer = lfs_pointer(data)
             if pointer is not None:
-                yield Skipped(location(unit.origin, blob), SkipReason.LFS_POINTER, pointer)
+                yield Skipped(where, SkipReason.LFS_POINTER, pointer)
             else:
-                yield Blob(location(unit.origin, blob), data)
+                yield Blob(where, data)
     if retry:
         yield from read_blobs(unit.git, unit.origin, retry, limits)
 
@@ -130,7 +146,7 @@ def plan_units(
     by_pack: dict[int, list[PlannedBlob]] = {}
     for blob in blobs:
         found = where.get(blob.oid)
-        if found is None or blob.size > CHUNK_SIZE:
+        if found is None or blob.size > PACKED_BLOB_MAX:
             rest.append(blob)
         else:
             by_pack.setdefault(found[0], []).append(blob)
