@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, NamedTuple
 
@@ -121,10 +121,18 @@ def iter_blocks(stream: IO[bytes]) -> Iterator[bytes]:
         yield pending + b"\n"
 
 
-def enumerate_objects(repository: Repository, *, include_unreachable: bool = True) -> Inventory:
+# Called with the object listing (blob ids in pack order, their sizes) while the history walk runs.
+WhileWalking = Callable[[list[bytes], dict[bytes, int]], None]
+
+
+def enumerate_objects(
+    repository: Repository, *, include_unreachable: bool = True, while_walking: WhileWalking | None = None
+) -> Inventory:
     """Every blob of the repository once, in pack order, with its representative path.
 
     The history walk runs (into a temporary file) while the object listing is parsed: both cores work.
+    `while_walking` gets the listing as soon as it is parsed, before the walk is waited for (the
+    planner looks the blobs up in the pack index meanwhile).
     Never raises for a damaged repository: what could not be listed becomes `problems`, what is
     missing becomes `missing` (Skipped MISSING_OBJECT with the oid), and everything readable is kept.
     """
@@ -142,6 +150,8 @@ def enumerate_objects(repository: Repository, *, include_unreachable: bool = Tru
         )
         try:
             sizes, order, commits, bases = _list_present_objects(repository, inventory)
+            if while_walking is not None:
+                while_walking(order, sizes)
         finally:
             walk_status = walk.wait()
         walk_output.seek(0)
@@ -241,11 +251,14 @@ def _parse_walk(
     paths: dict[bytes, bytes] = {}
     reachable_commits: set[bytes] = set()
     missing: list[bytes] = []
+    commits_listed = True  # rev-list prints every commit before the first tree or blob
     for block in iter_blocks(output):
+        if commits_listed:
+            reachable_commits.update(oid for oid in _BARE.findall(block) if oid in commits)
+            commits_listed = b" " not in block
         for oid, name in _NAMED.findall(block):
             if oid in sizes and oid not in paths:
                 paths[oid] = name
-        reachable_commits.update(oid for oid in _BARE.findall(block) if oid in commits)
         if b"?" in block:
             missing += _MISSING.findall(block)
     return paths, reachable_commits, missing

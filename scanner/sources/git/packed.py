@@ -111,12 +111,42 @@ def read_packed(unit: PackedBlobBatch, limits: Limits) -> Iterator[Blob | Skippe
         yield from read_blobs(unit.git, unit.origin, retry, limits)
 
 
+@dataclass(frozen=True, slots=True)
+class PackLocations:
+    """Where blobs are stored: the repository's packs and, per blob id, (pack number, offset)."""
+
+    packs: tuple[Path, ...]
+    where: Mapping[str, tuple[int, int]]
+
+
+def locate_in_packs(repository: Repository, oids: Sequence[str]) -> PackLocations:
+    """Look `oids` up in the pack indexes (newest pack first, as git does); those not found are not in
+    `where` (loose objects, alternates)."""
+    hash_size = len(oids[0]) // 2 if oids else 20
+    objects_dir = Path(repository.common_dir or repository.git_dir) / "objects"
+    packs = pack_files(objects_dir)
+    where: dict[str, tuple[int, int]] = {}
+    for number, pack in enumerate(packs):
+        try:
+            index = read_index(pack.with_suffix(".idx"), hash_size)
+        except (OSError, PackError):
+            continue
+        for oid in oids:
+            if oid not in where:
+                offset = index.get(oid)
+                if offset is not None:
+                    where[oid] = (number, offset)
+    return PackLocations(tuple(packs), where)
+
+
 def plan_units(
     repository: Repository,
     blobs: Sequence[PlannedBlob],
     delta_bases: Mapping[str, str],
+    located: PackLocations | None = None,
 ) -> Iterator[WorkUnit]:
-    """Units for `blobs` (already filtered: in the plan, not too large, not empty)."""
+    """Units for `blobs` (already filtered: in the plan, not too large, not empty). `located`: from
+    `locate_in_packs` for (at least) these blobs, if the caller looked them up already."""
     if len(blobs) < PACK_READER_MIN_BLOBS:
         # a range, a staged commit, an incremental rescan: loading the whole pack index would cost
         # more than the one cat-file process that reads these few blobs
@@ -129,19 +159,9 @@ def plan_units(
         )
         return
     hash_size = len(blobs[0].oid) // 2 if blobs else 20
-    objects_dir = Path(repository.common_dir or repository.git_dir) / "objects"
-    packs = pack_files(objects_dir)
-    where: dict[str, tuple[int, int]] = {}
-    for number, pack in enumerate(packs):
-        try:
-            index = read_index(pack.with_suffix(".idx"), hash_size)
-        except (OSError, PackError):
-            continue
-        for blob in blobs:
-            if blob.oid not in where:
-                offset = index.get(blob.oid)
-                if offset is not None:
-                    where[blob.oid] = (number, offset)
+    if located is None:
+        located = locate_in_packs(repository, [blob.oid for blob in blobs])
+    packs, where = located.packs, located.where
     rest: list[PlannedBlob] = []
     by_pack: dict[int, list[PlannedBlob]] = {}
     for blob in blobs:
@@ -225,4 +245,4 @@ def _family_units(
         )
 
 
-__all__ = ["GitBlobBatch", "PackedBlobBatch", "plan_units", "read_packed"]
+__all__ = ["GitBlobBatch", "PackLocations", "PackedBlobBatch", "locate_in_packs", "plan_units", "read_packed"]

@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from scanner.model import Location, Skipped
+from scanner.sources.git import packed
 from scanner.sources.git.objects import (
     Inventory,
     RangeSpec,
@@ -22,7 +23,6 @@ from scanner.sources.git.objects import (
     shallow_note,
 )
 from scanner.sources.git.pack import pack_files
-from scanner.sources.git.packed import plan_units
 from scanner.sources.git.provenance import BlobProvenance, HistoryLog, trace
 from scanner.sources.git.repository import Repository, discover, find_submodules
 from scanner.sources.git.units import too_large
@@ -112,14 +112,25 @@ class GitHistorySource(Source):
         note = shallow_note(repository)
         if note is not None:
             yield note
+        excluded = frozenset(self.exclude_oids.get(repository.key, ()))
+        located: list[packed.PackLocations] = []
+
+        def while_walking(order: list[bytes], sizes: dict[bytes, int]) -> None:
+            # the pack index lookups need no paths: done while git walks the history for them
+            oids = [oid.decode("ascii") for oid in order if 0 < sizes[oid] <= limits.max_file_size]
+            oids = [oid for oid in oids if oid not in excluded]
+            if len(oids) >= packed.PACK_READER_MIN_BLOBS:
+                located.append(packed.locate_in_packs(repository, oids))
+
         if self.spec is not None:
             inventory = introduced_in(repository, self.spec)
         else:
-            inventory = enumerate_objects(repository, include_unreachable=self.include_unreachable)
+            inventory = enumerate_objects(
+                repository, include_unreachable=self.include_unreachable, while_walking=while_walking
+            )
         self.inventories[repository.key] = inventory
         yield from inventory.problems
         yield from inventory.missing
-        excluded = frozenset(self.exclude_oids.get(repository.key, ()))
         covered: set[str] = set()
         readable = []
         for blob in inventory.blobs:
@@ -132,7 +143,9 @@ class GitHistorySource(Source):
             if blob.size:  # an empty blob holds nothing to find
                 readable.append(blob)
         self.planned_oids[repository.key] = frozenset(covered)
-        yield from plan_units(repository, readable, inventory.delta_bases)
+        yield from packed.plan_units(
+            repository, readable, inventory.delta_bases, located[0] if located else None
+        )
 
     def expects_large_scan(self) -> bool:
         """A whole history whose packs hold more than LARGE_PACK_BYTES (compressed)."""
