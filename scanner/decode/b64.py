@@ -197,6 +197,15 @@ def _wrapped(data: bytes, start: int, end: int, padding: int) -> tuple[int, int]
     return first, last
 
 
+def _not_encoded_text(head: bytes) -> bool:
+    """A run that base64 of text never starts with: 20 hex digits (a digest, an id: `"index":
+    "<40 hex>"`), or a snake_case name (`token_queue: tracker_stage_kernel`): no capital letter and
+    an underscore. Text puts capitals among every few base64 characters (three bytes encode without
+    one only if each is among a few characters from the end of the ASCII table), and `_` (base64url's
+    63) only after a `?` or DEL."""
+    return (head.islower() and b"_" in head) or not head.translate(None, _HEX)
+
+
 def find_values(data: bytes, inner: list[int], starts: list[int], caps: Caps, nested: bool) -> list[Value]:
     """Decode, once each, the runs around `inner` offsets and at `starts` that turn out to be text."""
     candidates = sorted([(p, False) for p in inner] + [(p, True) for p in starts])
@@ -205,8 +214,7 @@ def find_values(data: bytes, inner: list[int], starts: list[int], caps: Caps, ne
     for position, at_start in candidates:
         if position < covered:
             continue
-        if at_start and not data[position : position + MIN_RUN].translate(None, _HEX):
-            # a digest or an id (`"index": "<40 hex>"`): base64 of text never starts with 20 hex digits
+        if at_start and _not_encoded_text(data[position : position + MIN_RUN]):
             continue
         if caps.attempts <= 0 or caps.values <= 0 or caps.decoded <= 0:
             caps.reached("the cap on base64 values per file")

@@ -226,11 +226,13 @@ def test_the_regex_gate_decodes_the_same_as_hyperscan(monkeypatch: pytest.Monkey
     assert list(expand(blob_of(sample), Limits())) == fast
 
 
-def test_hex_digests_under_secret_like_names_cost_no_decoding_attempts(detector: Detector) -> None:
-    """Lock files and indexes hold thousands of `"token_index": "<40 hex>"` lines: they are not looked
-    at as base64 (base64 of text never starts with 20 hex digits), so they cannot use up the attempts
-    cap before a real encoded secret further down."""
-    digests = "".join(f'"token_index_{n}": "{n:040x}",\n' for n in range(5000))  # over the 4,096 attempts
+def test_hex_digests_and_names_under_secret_like_names_cost_no_decoding_attempts(detector: Detector) -> None:
+    """Lock files, indexes and YAML hold thousands of `"token_index": "<40 hex>"` and `token_queue:
+    tracker_stage_kernel` lines: they are not looked at as base64 (base64 of text never starts with
+    20 hex digits, nor with a snake_case name), so they cannot use up the attempts cap before a real
+    encoded secret further down."""
+    digests = "".join(f'"token_index_{n}": "{n:040x}",\n' for n in range(2500))
+    digests += "".join(f"token_queue_{n}: tracker_stage_kernel_{n}\n" for n in range(2500))  # 5,000 > 4,096
     data = (digests + f"AWS_ACCESS_KEY_ID: {b64(KEY_ID)}\nAWS_SECRET_ACCESS_KEY: {b64(SECRET)}\n").encode()
     _, findings, skipped = run(detector, data, "index.json")
     assert not skipped  # no cap reached
