@@ -12,12 +12,12 @@ case-insensitive alternation of every rule's keywords, then each candidate rule 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import regex
 
-from scanner.rules import Rule, RuleError
+from scanner.rules import HEADLESS_SPAN_MAX, Rule, RuleError
 
 try:  # pragma: no cover - exercised implicitly on platforms with hyperscan
     import hyperscan
@@ -121,21 +121,47 @@ def to_hyperscan(pattern: str) -> bytes:
     return relax_repeats(converted).encode()
 
 
+def prefilter_expression(rule: Rule) -> bytes:
+    """What the hyperscan database holds for a rule: its head, else its pattern (see to_hyperscan)."""
+    return rule.head.encode() if rule.head else to_hyperscan(rule.pattern)
+
+
 def rules_digest(rules: Sequence[Rule]) -> str:
     """Identifies a compiled database: changes whenever any pattern or the rule order changes."""
     digest = hashlib.sha256()
     for rule in rules:
-        digest.update(rule.id.encode() + b"\x00" + rule.pattern.encode() + b"\x01")
+        digest.update(
+            rule.id.encode() + b"\x00" + rule.pattern.encode() + b"\x01" + rule.head.encode() + b"\x02"
+        )
     if HAVE_HYPERSCAN:
         digest.update(b"hyperscan")
     return digest.hexdigest()[:32]
 
 
-# An extra pattern riding on the rules' pass: (hyperscan expression, flags by name: "single" for
-# HS_FLAG_SINGLEMATCH). Its hits go to the caller's handler, not to any rule (see Engine.first_pass).
+# An extra pattern riding on the rules' pass: (hyperscan expression, True for HS_FLAG_SINGLEMATCH).
+# Its reports go to `PrefilterHits.extra_ends`, not to any rule (see Engine.prefilter).
 ExtraPattern = tuple[bytes, bool]
-# Called with (position of the extra pattern, end offset of its match).
-ExtraHandler = Callable[[int, int], None]
+# Every report ending at an offset depends on at most this many bytes before it: rules without a
+# head match at most HEADLESS_SPAN_MAX bytes, heads and extra patterns far less (see scanner.rules).
+HIT_CONTEXT = HEADLESS_SPAN_MAX + 64
+# ... and on at most this many after it (`\b`, `$`).
+HIT_LOOKAHEAD = 16
+
+
+# Extra patterns' reports kept per blob (a file made of escapes or base64 reports millions).
+MAX_EXTRA_REPORTS = 100_000
+
+
+@dataclass(slots=True)
+class PrefilterHits:
+    """One blob's prefilter reports: per rule index the ascending end offsets; (extra pattern
+    position, end) of the extra patterns', in report order (the first MAX_EXTRA_REPORTS:
+    `truncated` says when there were more)."""
+
+    rule_ends: dict[int, list[int]] = field(default_factory=dict)
+    extra_ends: list[tuple[int, int]] = field(default_factory=list)
+    truncated: bool = False
+    size: int = 0  # of the data scanned
 
 
 def extras_digest(extras: Sequence[ExtraPattern]) -> str:
@@ -146,7 +172,7 @@ def compile_database(rules: Sequence[Rule], extras: Sequence[ExtraPattern] = ())
     """Compile every rule, then the extra patterns, into one serialised hyperscan database. Names
     the rule that fails."""
     assert hyperscan is not None
-    expressions = [to_hyperscan(rule.pattern) for rule in rules] + [expression for expression, _ in extras]
+    expressions = [prefilter_expression(rule) for rule in rules] + [expression for expression, _ in extras]
     flags = [hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_ALLOWEMPTY] * len(rules) + [
         hyperscan.HS_FLAG_SINGLEMATCH if single else 0 for _, single in extras
     ]
@@ -182,7 +208,9 @@ class Engine:
         self._patterns: list[regex.Pattern[bytes] | None] = [None] * len(self.rules)
         self._secret_groups: list[str | int] = [0] * len(self.rules)
         self._group_names: list[tuple[str, ...]] = [()] * len(self.rules)
-        self._spans = [rule.max_span for rule in self.rules]
+        # a window runs from `back` bytes before a report's end to `forward` bytes after it
+        self._back = [HEADLESS_SPAN_MAX if rule.head else rule.max_span for rule in self.rules]
+        self._forward = [rule.max_span + _WINDOW_SLACK if rule.head else _WINDOW_SLACK for rule in self.rules]
         self._database = None
         self._keyword_index: regex.Pattern[bytes] | None = None
         self._keyword_rules: dict[bytes, list[int]] = {}
@@ -210,33 +238,31 @@ class Engine:
         alternation = b"|".join(regex.escape(k) for k in sorted(self._keyword_rules, key=len, reverse=True))
         self._keyword_index = regex.compile(b"(?i)(?:" + alternation + b")")
 
-    def first_pass(self, data: bytes, on_extra: ExtraHandler) -> Windows | None:
-        """One hyperscan pass over `data` for the rules and the extra patterns: the rules' windows
-        (to give to `scan`), each extra pattern's match ends to `on_extra`. None when this engine
-        has no extra patterns (no hyperscan, or built without them): the caller scans for them itself."""
-        if self._database is None or not self.extras:
-            return None
-        return self._windows(data, on_extra)
+    @property
+    def has_extras(self) -> bool:
+        """The database holds the extra patterns (hyperscan present, built with them)."""
+        return self._database is not None and bool(self.extras)
 
-    def candidate_windows(self, data: bytes) -> Windows:
-        """For each rule that may match, the merged byte windows where its matches can lie."""
-        if self._database is not None:
-            return self._windows(data, None)
-        assert self._keyword_index is not None  # pragma: no cover
-        candidates: set[int] = set()  # pragma: no cover
-        for hit in self._keyword_index.finditer(data):  # pragma: no cover
-            candidates.update(self._keyword_rules.get(hit.group().lower(), ()))
-        return {index: [(0, len(data))] for index in candidates}  # pragma: no cover
-
-    def _windows(self, data: bytes, on_extra: ExtraHandler | None) -> Windows:
+    def prefilter(self, data: bytes, ranges: Sequence[tuple[int, int]] | None = None) -> PrefilterHits:
+        """Every prefilter report in `data`: per rule the ends of its reports, and (position, end) of
+        each extra pattern's. `ranges`: only reports ending within these (first, last) end offsets,
+        each range scanned from HIT_CONTEXT bytes before it (ascending, not overlapping)."""
         assert self._database is not None
-        ends: dict[int, list[int]] = {}
+        hits = PrefilterHits(size=len(data))
+        ends = hits.rule_ends
+        extras = hits.extra_ends
         rule_count = len(self.rules)
+        low, high, shift = 0, len(data), 0
 
         def on_match(index: int, _from: int, to: int, _flags: int, _context: object) -> None:
+            to += shift
+            if to < low or to > high:
+                return
             if index >= rule_count:
-                if on_extra is not None:
-                    on_extra(index - rule_count, to)
+                if len(extras) < MAX_EXTRA_REPORTS:
+                    extras.append((index - rule_count, to))
+                else:
+                    hits.truncated = True
                 return
             bucket = ends.get(index)
             if bucket is None:
@@ -244,25 +270,45 @@ class Engine:
             else:
                 bucket.append(to)
 
-        self._database.scan(data, match_event_handler=on_match)
+        if ranges is None:
+            self._database.scan(data, match_event_handler=on_match)
+            return hits
+        for low, high in ranges:
+            shift = max(0, low - HIT_CONTEXT)
+            self._database.scan(data[shift : high + HIT_LOOKAHEAD], match_event_handler=on_match)
+        return hits
+
+    def windows_of(self, rule_ends: dict[int, list[int]]) -> Windows:
+        """The merged windows around each rule's report ends (ascending): before an end for a rule
+        whose pattern is reported where it ends, after it for a rule with a `head`."""
         windows: Windows = {}
-        for rule_index, offsets in ends.items():
-            span = self._spans[rule_index]
+        for rule_index, offsets in rule_ends.items():
+            back, forward = self._back[rule_index], self._forward[rule_index]
             merged: list[tuple[int, int]] = []
-            for end in offsets:  # hyperscan reports in increasing end order
-                start = max(0, end - span)
+            for end in offsets:
+                start = max(0, end - back)
                 if merged and start <= merged[-1][1]:
-                    merged[-1] = (merged[-1][0], end + _WINDOW_SLACK)
+                    merged[-1] = (merged[-1][0], end + forward)
                 else:
-                    merged.append((start, end + _WINDOW_SLACK))
+                    merged.append((start, end + forward))
             windows[rule_index] = merged
         return windows
+
+    def candidate_windows(self, data: bytes) -> Windows:
+        """For each rule that may match, the merged byte windows where its matches can lie."""
+        if self._database is not None:
+            return self.windows_of(self.prefilter(data).rule_ends)
+        assert self._keyword_index is not None  # pragma: no cover
+        candidates: set[int] = set()  # pragma: no cover
+        for hit in self._keyword_index.finditer(data):  # pragma: no cover
+            candidates.update(self._keyword_rules.get(hit.group().lower(), ()))
+        return {index: [(0, len(data))] for index in candidates}  # pragma: no cover
 
     def scan(
         self, data: bytes, first_line: int = 1, first_column: int = 1, windows: Windows | None = None
     ) -> list[RawMatch]:
         """Every confirmed match of every rule in `data`, ordered by offset. `windows`: from
-        `first_pass` over this very `data` (saves the prefilter pass)."""
+        `windows_of` over this very `data`'s reports (saves the prefilter pass)."""
         if not self.rules or not data:
             return []
         if windows is None:

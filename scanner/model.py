@@ -72,6 +72,16 @@ class Location:
 
 
 @dataclass(frozen=True, slots=True)
+class Lineage:
+    """How a blob was rebuilt from an earlier blob of the same unit (a git pack delta): the base's
+    blob id and the stretches copied from it, each (offset here, offset in the base, length),
+    ascending. Whatever no stretch covers was inserted by the delta."""
+
+    base_blob_id: str
+    copies: tuple[tuple[int, int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Blob:
     """Bytes to scan and where they came from.
 
@@ -81,6 +91,7 @@ class Blob:
     possibly in the middle of a long line).
     `anchor`, when set, is the (line, column) in the parent blob that every match in this blob is
     reported at: used for values decoded in place (a base64 string on line 12 of a YAML file).
+    `lineage` and `has_deltas` let the scan reuse work across versions of a file (`scanner.firstpass`).
     """
 
     location: Location
@@ -89,6 +100,8 @@ class Blob:
     first_line: int = 1
     anchor: tuple[int, int] | None = None
     first_column: int = 1
+    lineage: Lineage | None = None
+    has_deltas: bool = False  # later blobs of the same unit are rebuilt from this one (their lineage)
 
 
 class SkipReason(StrEnum):

@@ -101,6 +101,7 @@ def scan_unit(unit: WorkUnit, state: _WorkerState) -> UnitOutcome:
             if item.first_line == 1 and item.first_column == 1:
                 blobs += 1
             size += len(item.data)
+            first_pass.begin(item)
             derived = expand(item, state.limits, scan_gate=first_pass.gate_hits) if state.decode else (item,)
             for blob in derived:
                 if isinstance(blob, Skipped):
@@ -122,10 +123,10 @@ def scan_unit(unit: WorkUnit, state: _WorkerState) -> UnitOutcome:
                         findings.append(finding)
                     elif finding.secret_found and not findings[previous].secret_found:
                         findings[previous] = finding
-            first_pass.forget()
+            first_pass.end(item)
     except Exception as exc:  # a bug must not lose the rest of the scan
         skipped.extend(unit.failed(f"scanning failed: {type(exc).__name__}: {exc}."))
-    first_pass.forget()
+    first_pass.end_unit()
     return UnitOutcome(tuple(findings), tuple(skipped), blobs, size)
 
 

@@ -12,6 +12,13 @@ A rule file holds `[[rules]]` tables with these keys:
                        when hyperscan is not available, and checked against the examples)
     entropy            optional floor on the Shannon entropy (bits per character) of the secret
     max_span           optional upper bound, in bytes, on a match's length (default 256)
+    head               a hyperscan expression that every match begins with, as short as it can be
+                       while still telling the rule's matches apart (a PEM `-----BEGIN ... KEY-----`
+                       line, a token's prefix and first characters). The prefilter then reports where
+                       a match can start and the pattern is run over the max_span bytes after it.
+                       Required when max_span is over HEADLESS_SPAN_MAX: reports of where a match
+                       ends say nothing local about a 16 KB key, and history scans reuse the
+                       prefilter's reports of a file's previous version outside the changed lines
     references         optional URLs documenting the format
     examples           strings the rule must match (at least one)
     negative_examples  strings the rule must not report
@@ -40,6 +47,8 @@ from scanner.model import Severity
 
 RULE_ID = regex.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DEFAULT_MAX_SPAN = 256
+# Rules whose matches can be longer than this need a `head` (see above).
+HEADLESS_SPAN_MAX = 1024
 _KNOWN_KEYS = {
     "id",
     "name",
@@ -48,6 +57,7 @@ _KNOWN_KEYS = {
     "keywords",
     "entropy",
     "max_span",
+    "head",
     "references",
     "examples",
     "negative_examples",
@@ -77,6 +87,7 @@ class Rule:
     default_enabled: bool = True
     tags: tuple[str, ...] = ()
     file: str = ""
+    head: str = ""
 
     def compiled(self) -> regex.Pattern[bytes]:
         return _compile(self.pattern)
@@ -149,6 +160,14 @@ def rule_from_table(table: Mapping[str, Any], file: str, *, compile_pattern: boo
     max_span = table.get("max_span", DEFAULT_MAX_SPAN)
     if not isinstance(max_span, int) or max_span <= 0:
         raise RuleError(f"{where}: `max_span` must be a positive number of bytes.")
+    head = table.get("head", "")
+    if not isinstance(head, str):
+        raise RuleError(f"{where}: `head` must be a string (a hyperscan expression).")
+    if max_span > HEADLESS_SPAN_MAX and not head:
+        raise RuleError(
+            f"{where}: a rule with max_span over {HEADLESS_SPAN_MAX} needs a `head`: the expression every "
+            "match begins with (see scanner/rules.py)."
+        )
     return Rule(
         id=rule_id,
         name=table["name"],
@@ -164,6 +183,7 @@ def rule_from_table(table: Mapping[str, Any], file: str, *, compile_pattern: boo
         default_enabled=bool(table.get("default_enabled", True)),
         tags=_tuple_of_str(table.get("tags"), "tags", where),
         file=file,
+        head=head,
     )
 
 

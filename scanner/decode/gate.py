@@ -204,9 +204,11 @@ def gate_patterns() -> list[tuple[bytes, int, bool]]:
 
 @functools.cache
 def engine_extras() -> tuple[tuple[bytes, bool], ...]:
-    """The gate's patterns as extra patterns of the rules' hyperscan database (`Engine.first_pass`,
-    `Gate.collector`): a top-level blob then costs one pass, not two. Same order as the gate's own."""
-    return tuple((expression, single) for expression, _, single in gate_patterns())
+    """The gate's patterns as extra patterns of the rules' hyperscan database (`scanner.firstpass`):
+    a top-level blob then costs one pass, not two. Same order as the gate's own; every report of the
+    marker is kept (not only the first), so that a later version of the file knows whether one is
+    left after an edit."""
+    return tuple((expression, False) for expression, _, _ in gate_patterns())
 
 
 def _cached_database(name: str, expressions: list[bytes], ids: list[int], flags: list[int]) -> Any:
@@ -301,7 +303,7 @@ class Gate:
         return hits
 
     def collector(self) -> tuple[Hits, Callable[[int, int], None]]:
-        """Empty hits and the handler that fills them from `Engine.first_pass`'s extra matches, as
+        """Empty hits and the handler that fills them from the engine's reports of the extras, as
         `scan` would (no early stop: the rules' pass goes on; hits past MAX_GATE_HITS are dropped)."""
         hits = Hits()
         kinds = self._kinds

@@ -108,11 +108,20 @@ class PackReader:
 
     def read(self, offset: int, *, keep: bool = False) -> tuple[int, bytes]:
         """The object at `offset`: its type and content. `keep`: cache it for deltas to come."""
+        kind, data, _ = self.read_delta(offset, keep=keep, copies=False)
+        return kind, data
+
+    def read_delta(
+        self, offset: int, *, keep: bool = False, copies: bool = True
+    ) -> tuple[int, bytes, tuple[int, tuple[tuple[int, int, int], ...]] | None]:
+        """`read`, and for an object rebuilt by one delta from a kept base: the base's offset and the
+        stretches the delta copied from it ((offset here, offset in the base, length), ascending)."""
         cached = self._cache.get(offset)
         if cached is not None:
             self._cache.move_to_end(offset)
-            return OBJ_BLOB, cached
+            return OBJ_BLOB, cached, None
         chain: list[bytes] = []  # deltas, last first
+        kept_base: int | None = None
         at = offset
         for _ in range(_MAX_CHAIN):
             kind, payload, base = self._raw(at)
@@ -124,17 +133,24 @@ class PackReader:
             if base_data is not None:
                 self._cache.move_to_end(base)
                 kind, data = OBJ_BLOB, base_data
+                kept_base = base
                 break
             at = base
         else:
             raise PackError(f"delta chain at {offset} is longer than {_MAX_CHAIN}")
         if chain and kind != OBJ_BLOB:
             raise PackError(f"object at {offset} is a delta of a non-blob")
-        for delta in reversed(chain):
-            data = apply_delta(data, delta, self.max_size)
+        origin = None
+        if copies and len(chain) == 1 and kept_base is not None:
+            copied: list[tuple[int, int, int]] = []
+            data = apply_delta(data, chain[0], self.max_size, copied)
+            origin = (kept_base, tuple(copied))
+        else:
+            for delta in reversed(chain):
+                data = apply_delta(data, delta, self.max_size)
         if keep:
             self._keep(offset, data)
-        return kind, data
+        return kind, data, origin
 
     def forget(self, offset: int) -> None:
         """Drop a kept object: nothing that follows needs it."""
@@ -229,15 +245,20 @@ def _varint(data: bytes, at: int) -> tuple[int, int]:
             return value, at
 
 
-def apply_delta(base: bytes, delta: bytes, max_size: int) -> bytes:
-    """The object `delta` describes as copies from `base` and inserted bytes."""
+def apply_delta(
+    base: bytes, delta: bytes, max_size: int, copies: list[tuple[int, int, int]] | None = None
+) -> bytes:
+    """The object `delta` describes as copies from `base` and inserted bytes. `copies`: filled with
+    the copied stretches, (offset in the result, offset in the base, length), adjacent ones joined."""
     try:
-        return _apply_delta(base, delta, max_size)
+        return _apply_delta(base, delta, max_size, copies)
     except IndexError:
         raise PackError("delta instructions end part-way") from None
 
 
-def _apply_delta(base: bytes, delta: bytes, max_size: int) -> bytes:
+def _apply_delta(
+    base: bytes, delta: bytes, max_size: int, copies: list[tuple[int, int, int]] | None
+) -> bytes:
     source_size, at = _varint(delta, 0)
     target_size, at = _varint(delta, at)
     if target_size > max_size:
@@ -246,6 +267,7 @@ def _apply_delta(base: bytes, delta: bytes, max_size: int) -> bytes:
         raise PackError(f"delta expects a {source_size}-byte base, got {len(base)} bytes")
     view = memoryview(base)
     parts: list[bytes | memoryview] = []
+    written = 0
     end = len(delta)
     while at < end:
         op = delta[at]
@@ -279,9 +301,20 @@ def _apply_delta(base: bytes, delta: bytes, max_size: int) -> bytes:
             if offset + size > source_size:
                 raise PackError("delta copies past the end of its base")
             parts.append(view[offset : offset + size])
+            if copies is not None:
+                if (
+                    copies
+                    and copies[-1][0] + copies[-1][2] == written
+                    and copies[-1][1] + copies[-1][2] == offset
+                ):
+                    copies[-1] = (copies[-1][0], copies[-1][1], copies[-1][2] + size)
+                else:
+                    copies.append((written, offset, size))
+            written += size
         elif op:
             parts.append(delta[at : at + op])
             at += op
+            written += op
         else:
             raise PackError("delta holds the reserved instruction 0")
     result = b"".join(parts)

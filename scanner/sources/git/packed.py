@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scanner.model import Blob, Skipped, SkipReason
+from scanner.model import Blob, Lineage, Skipped, SkipReason
 from scanner.sources.git.objects import PlannedBlob
 from scanner.sources.git.pack import OBJ_BLOB, PackError, PackReader, pack_files, read_index
 from scanner.sources.git.repository import Repository
@@ -82,8 +82,9 @@ def read_packed(unit: PackedBlobBatch, limits: Limits) -> Iterator[Blob | Skippe
     with reader:
         members = zip(unit.blobs, unit.offsets, unit.bases, strict=True)
         for position, (blob, offset, base) in enumerate(members):
+            has_deltas = to_come[position] > 0
             try:
-                kind, data = reader.read(offset, keep=to_come[position] > 0)
+                kind, data, origin = reader.read_delta(offset, keep=has_deltas)
             except (PackError, OSError, ValueError):
                 retry.append(blob)
                 continue
@@ -105,8 +106,11 @@ def read_packed(unit: PackedBlobBatch, limits: Limits) -> Iterator[Blob | Skippe
             pointer = lfs_pointer(data)
             if pointer is not None:
                 yield Skipped(where, SkipReason.LFS_POINTER, pointer)
-            else:
-                yield Blob(where, data)
+                continue
+            lineage = None
+            if origin is not None and base >= 0 and origin[0] == unit.offsets[base]:
+                lineage = Lineage(unit.blobs[base].oid, origin[1])
+            yield Blob(where, data, lineage=lineage, has_deltas=has_deltas)
     if retry:
         yield from read_blobs(unit.git, unit.origin, retry, limits)
 
