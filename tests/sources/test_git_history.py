@@ -328,3 +328,19 @@ def test_a_linked_worktree_is_the_same_repository(tmp_path: Path) -> None:
     assert linked.repository.key == GitHistorySource(repo.path).repository.key
     blobs, _ = read_everything(linked)
     assert [blob.data for blob in blobs] == [b"a\n"]
+
+
+def test_a_git_without_the_blob_filter_walks_the_history_all_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scanner.sources.git import objects
+
+    repo = Repo(tmp_path / "r")
+    repo.commit("keys", **{"conf/keys.ini": AWS_TEXT, "README.md": "hello\n"})
+    expected = objects.enumerate_objects(GitHistorySource(repo.path).repository)
+    # what git before 2.32 answers to object:type (an unknown filter): the walk runs again unfiltered
+    monkeypatch.setattr(objects, "_ONLY_BLOBS", ("--filter=object:colour=blob",))
+    inventory = objects.enumerate_objects(GitHistorySource(repo.path).repository)
+    assert inventory.complete and not inventory.problems
+    assert sorted(inventory.blobs) == sorted(expected.blobs)
+    assert {blob.path for blob in inventory.blobs} == {"conf/keys.ini", "README.md"}

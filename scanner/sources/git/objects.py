@@ -12,6 +12,8 @@ Two plumbing passes, both streamed:
    path it was found at. Blobs of (1) not listed here are unreachable (dangling or only in a dropped
    commit); objects listed as `?oid` are missing (partial clone, damaged repository).
    `--missing=print` also keeps rev-list from lazily fetching a partial clone's missing blobs.
+   `--filter=object:type=blob` leaves out the trees (a third of the output); a plain `rev-list` of the
+   commits, beside it, tells the dangling commits (those the provenance pass must walk too).
 
 For `--range`/`--since` (`introduced_in`), one `git log --raw` over the range gives the blobs its commits
 introduced, each with the commit and its real path.
@@ -98,7 +100,8 @@ def _stderr_text(handle: IO[bytes]) -> str:
     return handle.read(64 * 1024).decode("utf-8", "replace")
 
 
-_PRESENT = re.compile(rb"^([0-9a-f]{40,64}) (blob|commit) (\d+) ([0-9a-f]{40,64})?$", re.MULTILINE)
+# type first: a tree's line (most lines) fails at its first byte
+_PRESENT = re.compile(rb"^(blob|commit) ([0-9a-f]{40,64}) (\d+) ([0-9a-f]{40,64})?$", re.MULTILINE)
 _NAMED = re.compile(rb"^([0-9a-f]{40,64}) (.*)$", re.MULTILINE)
 _BARE = re.compile(rb"^([0-9a-f]{40,64})$", re.MULTILINE)
 _MISSING = re.compile(rb"^\?([0-9a-f]{40,64})$", re.MULTILINE)
@@ -137,16 +140,15 @@ def enumerate_objects(
     missing becomes `missing` (Skipped MISSING_OBJECT with the oid), and everything readable is kept.
     """
     inventory = Inventory()
-    with tempfile.TemporaryFile() as walk_output, tempfile.TemporaryFile() as walk_errors:
-        walk = repository.git.popen(
-            "rev-list",
-            "--objects",
-            "--all",
-            "--reflog",
-            "--indexed-objects",
-            "--missing=print",
-            stdout=walk_output,
-            stderr=walk_errors,
+    with (
+        tempfile.TemporaryFile() as walk_output,
+        tempfile.TemporaryFile() as walk_errors,
+        tempfile.TemporaryFile() as commit_output,
+    ):
+        walk = repository.git.popen(*_BLOB_WALK, *_ONLY_BLOBS, stdout=walk_output, stderr=walk_errors)
+        # the commits reached (to tell the dangling ones), apart: the blob walk prints no commit
+        commit_walk = repository.git.popen(
+            "rev-list", "--all", "--reflog", "--indexed-objects", stdout=commit_output
         )
         try:
             sizes, order, commits, bases = _list_present_objects(repository, inventory)
@@ -154,11 +156,23 @@ def enumerate_objects(
                 while_walking(order, sizes)
         finally:
             walk_status = walk.wait()
+            commits_status = commit_walk.wait()
+        if walk_status != 0 and b"filter" in _stderr_text(walk_errors).encode():
+            # a git older than 2.32 (no object:type filter): the same walk, trees printed too
+            walk_output.seek(0)
+            walk_output.truncate()
+            walk_errors.seek(0)
+            walk_errors.truncate()
+            walk_status = repository.git.popen(*_BLOB_WALK, stdout=walk_output, stderr=walk_errors).wait()
         walk_output.seek(0)
-        paths, reachable_commits, missing = _parse_walk(walk_output, sizes, commits)
-        if walk_status != 0:
+        paths, missing = _parse_walk(walk_output, sizes)
+        commit_output.seek(0)
+        reachable_commits = set(_BARE.findall(commit_output.read())) & commits
+        if walk_status != 0 or commits_status != 0:
             inventory.complete = False
-            reason = first_line(_stderr_text(walk_errors)) or f"git exited with {walk_status}"
+            reason = (
+                first_line(_stderr_text(walk_errors)) or f"git exited with {walk_status or commits_status}"
+            )
             inventory.problems.append(
                 Skipped(
                     _location(repository, "(history)"),
@@ -215,13 +229,13 @@ def _list_present_objects(
             "--batch-all-objects",
             "--unordered",
             "--buffer",
-            "--batch-check=%(objectname) %(objecttype) %(objectsize) %(deltabase)",
+            "--batch-check=%(objecttype) %(objectname) %(objectsize) %(deltabase)",
             stderr=errors,
         )
         assert process.stdout is not None
         with process.stdout:
             for block in iter_blocks(process.stdout):
-                for oid, kind, size, base in _PRESENT.findall(block):
+                for kind, oid, size, base in _PRESENT.findall(block):
                     if kind == b"commit":
                         commits.add(oid)
                         continue
@@ -243,25 +257,25 @@ def _list_present_objects(
     return sizes, order, commits, bases
 
 
-def _parse_walk(
-    output: IO[bytes], sizes: dict[bytes, int], commits: set[bytes]
-) -> tuple[dict[bytes, bytes], set[bytes], list[bytes]]:
-    """From `rev-list --objects --missing=print` output: each blob's first path, the commits reached,
-    and the missing objects."""
+# Every object reachable from a ref, a reflog entry or the index, with the first path it was found
+# at; `?oid` for a missing one (and no lazy fetch in a partial clone).
+_BLOB_WALK = ("rev-list", "--objects", "--all", "--reflog", "--indexed-objects", "--missing=print")
+# Only the blobs printed (trees are still walked for the paths): a third of the lines to read.
+_ONLY_BLOBS = ("--filter=object:type=blob", "--filter-provided-objects")
+
+
+def _parse_walk(output: IO[bytes], sizes: dict[bytes, int]) -> tuple[dict[bytes, bytes], list[bytes]]:
+    """From `rev-list --objects --missing=print` output: each blob's first path and the missing
+    objects."""
     paths: dict[bytes, bytes] = {}
-    reachable_commits: set[bytes] = set()
     missing: list[bytes] = []
-    commits_listed = True  # rev-list prints every commit before the first tree or blob
     for block in iter_blocks(output):
-        if commits_listed:
-            reachable_commits.update(oid for oid in _BARE.findall(block) if oid in commits)
-            commits_listed = b" " not in block
         for oid, name in _NAMED.findall(block):
             if oid in sizes and oid not in paths:
                 paths[oid] = name
         if b"?" in block:
             missing += _MISSING.findall(block)
-    return paths, reachable_commits, missing
+    return paths, missing
 
 
 def shallow_note(repository: Repository) -> Skipped | None:
