@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import Any
 
 from hygiene.model import Status
 from hygiene.report import Report
@@ -14,16 +15,27 @@ CSV_FIELDS = ("check_id", "status", "severity", "account_id", "resource", "user"
 
 
 def to_json(report: Report) -> str:
+    """The report as one JSON document: its keys one per line, and each result and recommendation as one
+    compact line (one finding per line: readable, diffable, greppable). `json.dumps(indent=2)` runs the
+    pure-Python encoder and wrote 5,000 users' 46,000 results in 0.7 s; this uses the C encoder per item."""
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    counts = report.counts
+
+    def lines(items: list[Any]) -> str:
+        if not items:
+            return "[]"
+        return "[\n    " + ",\n    ".join(encode(item) for item in items) + "\n  ]"
+
     document = {
-        "generated_at": report.generated_at.isoformat(),
-        "accounts": list(report.accounts),
-        "summary": {s.value: report.counts.get(s.value, 0) for s in Status},
-        "problems": list(report.problems),
-        "results": [r.record() for r in report.problems_first()],
-        "recommendations": [r.record() for r in report.recommendations],
-        "key_ages": report.age_histogram(),
+        "generated_at": encode(report.generated_at.isoformat()),
+        "accounts": encode(list(report.accounts)),
+        "summary": encode({s.value: counts.get(s.value, 0) for s in Status}),
+        "problems": lines(list(report.problems)),
+        "results": lines([r.record() for r in report.problems_first()]),
+        "recommendations": lines([r.record() for r in report.recommendations]),
+        "key_ages": encode(report.age_histogram()),
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return "{\n" + ",\n".join(f"  {encode(k)}: {v}" for k, v in document.items()) + "\n}\n"
 
 
 def to_csv(report: Report) -> str:

@@ -63,6 +63,7 @@ class AccountProfile:
     local_policies: dict[str, Any] = field(default_factory=dict)  # arn -> default version document
     credential_rows: dict[str, dict[str, str]] | None = None  # user -> credential report row
     root_keys_present: int | None = None
+    summary: dict[str, Any] | None = None  # iam:GetAccountSummary's SummaryMap (hygiene reads root MFA)
     gaps: dict[str, str] = field(default_factory=dict)  # topic -> reason
 
 
@@ -290,7 +291,8 @@ class AccountInspector:
         except AwsCallFailed as exc:
             profile.gaps["root access keys"] = exc.failure.reason
             return
-        profile.root_keys_present = int(answer.get("SummaryMap", {}).get("AccountAccessKeysPresent", 0))
+        profile.summary = dict(answer.get("SummaryMap", {}))
+        profile.root_keys_present = int(profile.summary.get("AccountAccessKeysPresent", 0))
 
     # Per key
 

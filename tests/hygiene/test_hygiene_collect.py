@@ -104,6 +104,19 @@ def test_a_denied_credential_report_is_an_error(haws: HygieneWorld, hiam: IamCon
     assert ("key_rotation", "old_admin") in fails(haws, list(run.results))
 
 
+def test_a_denied_account_summary_is_an_error_for_root(haws: HygieneWorld, hiam: IamConfig) -> None:
+    haws.proxy.add(deny("GetAccountSummary"))
+    inventory = collect(hiam, haws.now, Target((haws.accounts["prod"],)))
+    (prod,) = inventory.accounts
+    gap = prod.gap(Topic.SUMMARY)
+    assert gap is not None and "iam:GetAccountSummary was denied" in gap.reason
+    assert prod.root is not None and prod.root.keys_present is None and prod.root.hardware_mfa is None
+    run = evaluate(inventory.with_leaks({}), load_config(), haws.now)
+    # root keys and MFA fall back to the credential report; the rest is still checked
+    assert prod.root.key_slots is not None and prod.root.mfa_enabled is not None
+    assert ("key_rotation", "old_admin") in fails(haws, list(run.results))
+
+
 def test_denied_reads_of_keys_and_password_policy(haws: HygieneWorld, hiam: IamConfig) -> None:
     haws.proxy.add(deny("GetAccountPasswordPolicy"))
     haws.proxy.add(deny("GetAccessKeyLastUsed"))
@@ -195,6 +208,7 @@ def test_collection_makes_account_wide_reads_and_one_key_listing_per_user(
     assert iam["GetAccountAuthorizationDetails"] == 3  # users, groups, local policies: one page each here
     assert iam["GenerateCredentialReport"] == 1 and iam["GetCredentialReport"] == 1
     assert iam["ListVirtualMFADevices"] == 1 and iam["GetAccountPasswordPolicy"] == 1
+    assert iam["GetAccountSummary"] == 1  # the inspector's, shared with the inventory
     assert not PER_USER_READS_WE_DO_NOT_MAKE & set(iam)
     # what the account-wide reads carry is on each user
     users_by_name = {u.name: u for u in prod.users}
