@@ -2,9 +2,12 @@
 """Hygiene benchmark: one account of 5,000 users and 10,000 access keys, checked and reported against a
 local moto server.
 
-    .venv/bin/python tests/benchmarks/bench_hygiene.py [--users 5000] [--rounds 3]
+    .venv/bin/python tests/benchmarks/bench_hygiene.py [--users 5000] [--rounds 3] [--server direct|stock]
 
-1. Starts `moto_server` in its own process on 127.0.0.1 (fake credentials, no other network).
+1. Starts a moto server in its own process on 127.0.0.1 (fake credentials, no other network), and prints
+   which: `direct` (default) is moto_direct.py beside this file: moto's own per-service apps and backends
+   over real HTTP, without moto's per-request dispatcher scan, with keep-alive connections; `stock` is
+   `python -m moto.server`.
 2. Seeds the caller's account: --users users, each with an owner tag and two access keys, one user in
    ten with a console password, an admin group for one user in fifty. (Key ages cannot be set through
    moto's API, and the server runs in another process, so every key is new: which checks fail differs
@@ -13,11 +16,15 @@ local moto server.
    every check, resolving owners, recommending, and rendering the HTML and JSON reports. Prints each
    round, the median, the AWS calls made and which operations. Target (issue 6): under 10 s.
 
-Measured 2026-11-23 (2 cores, load 1.15 at the start): median 19.24 s of 3 rounds (collect 16.7-18.5 s,
-checks 0.6-0.75 s, reports 1.1-1.35 s), 5,011 AWS calls of which 5,000 ListAccessKeys. The target is not met
-on moto: IAM has no bulk call for access key ids, so one ListAccessKeys per user stays, and moto's server
-spends ~2.4 ms of CPU on each under its GIL (<= ~400 calls/s, so >= 12 s for 5,000). Details and what was
-tried: tests/benchmarks/README.md, "Hygiene".
+Measured 2026-11-23 (2 cores, 5,010 AWS calls a round of which 5,000 ListAccessKeys):
+  direct, load 0.60 at the start, nothing else running: median 7.45 s of 3 rounds (collect 6.08-6.40 s,
+    checks 0.49-0.60 s, reports 0.74-0.81 s). Target met.
+  stock, load 0.81 at the start (another engineer's short runs began near the end): median 16.86 s
+    (collect 14.4-15.5 s, checks 0.52-0.75 s, reports 0.79-1.03 s). Not met, and cannot be.
+Per ListAccessKeys, CPU: stock server 2.1 ms (moto's Flask app + IAM 0.5 ms, its dispatcher 0.6 ms, a new
+connection, thread and log line per call ~1 ms), direct server ~0.8 ms, client (boto3) ~1.0 ms either way.
+Each process is bound to one core by its GIL, so 5,000 calls need >= 10.5 s of stock server time.
+Details, the breakdown and what changed: tests/benchmarks/README.md, "Hygiene".
 
 Not part of the test run (pytest only collects test_*.py); run it on demand.
 """
@@ -27,7 +34,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import statistics
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -41,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
 
-from bench_iam_enrich import ENV, start_moto  # noqa: E402
+from bench_iam_enrich import ENV, free_port, start_moto  # noqa: E402
 
 from hygiene.config import load_config  # noqa: E402
 from hygiene.inventory import Target, collect  # noqa: E402
@@ -49,6 +58,30 @@ from hygiene.report import render  # noqa: E402
 from hygiene.run import evaluate  # noqa: E402
 from scanner.aws.settings import AwsSettings  # noqa: E402
 from scanner.iam.config import IamConfig  # noqa: E402
+
+
+def start_server(mode: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`stock`: `python -m moto.server`; `direct`: moto_direct.py (same backends, no per-request dispatch
+    scan, keep-alive connections)."""
+    if mode == "stock":
+        return start_moto()
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("moto_direct.py")), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **ENV},
+    )
+    for _ in range(100):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return server, f"http://127.0.0.1:{port}"
+        except OSError:
+            if server.poll() is not None:
+                break
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit("moto_direct.py did not start")
 
 
 def seed(url: str, users: int) -> int:
@@ -121,10 +154,18 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16, help="calls at once into the account")
+    parser.add_argument(
+        "--server",
+        choices=("direct", "stock"),
+        default="direct",
+        help="direct: moto's backends behind moto_direct.py (default); stock: python -m moto.server",
+    )
     args = parser.parse_args()
     os.environ.update(ENV)
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    server, url = start_moto()
+    server, url = start_server(args.server)
+    command = "moto_direct.py" if args.server == "direct" else "python -m moto.server"
+    print(f"server: {args.server} ({command})")
     try:
         started = time.perf_counter()
         keys = seed(url, args.users)
