@@ -30,7 +30,8 @@ missing), in one run:
    planted secret of the manifest (deleted files, side branches, tags, notes, dangling commits)
    matched by AWS key id / token / key body. Then every gitleaks and kingfisher finding (from the
    last round's reports): found by keysweep too, suppressed by keysweep on purpose (the filter is
-   named), or unexplained; the last two are printed grouped by tool and rule with sample values so
+   named), not matched by keysweep but a value one of its filters would suppress (named), or
+   unexplained; the last two are printed grouped by tool and rule with sample values so
    a person can explain each group.
 
 Runs are noisy on a shared 2-core machine: read medians and the min-max spread, not one run.
@@ -40,6 +41,7 @@ Reports, logs and results.json stay in --work-dir (default /tmp/keysweep-bench-g
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -367,6 +369,22 @@ def peer_values(tool: str, report: Path) -> list[tuple[str, str, str]]:
     return rows
 
 
+def filtered_value(value: str) -> str | None:
+    """The keysweep filter that suppresses `value` as a generic secret (a 40-hex digest, a placeholder...),
+    for peer findings keysweep does not even match: an explanation, not a miss."""
+    from scanner.filters import first_filter_that_fires
+
+    return first_filter_that_fires(generic_rule(), value)
+
+
+@functools.cache
+def generic_rule() -> Any:
+    sys.path.insert(0, str(REPO_ROOT))
+    from scanner.rules import load_builtin_rules
+
+    return next(rule for rule in load_builtin_rules() if rule.id == "generic-token-assignment")
+
+
 def explain_peers(
     reports: dict[str, Path], reported: dict[str, str], suppressed: dict[str, str]
 ) -> dict[str, Any]:
@@ -382,6 +400,8 @@ def explain_peers(
                 status = "found by keysweep"
             elif (label := lookup(value, suppressed, long_suppressed)) is not None:
                 status = f"suppressed by keysweep: {label}"
+            elif (label := filtered_value(value)) is not None:
+                status = f"not matched by keysweep, a value its {label} filter suppresses"
             else:
                 status = "UNEXPLAINED"
             group = groups[(rule, status)]
