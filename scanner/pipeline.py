@@ -136,7 +136,10 @@ def scan_sources(
     progress: Progress | None = None,
 ) -> ScanResult:
     """Plan, scan and gather. Small scans run in this process; larger ones in a process pool driven by
-    asyncio (imported only then: a CI hook's few files should not pay for it)."""
+    asyncio (imported only then: a CI hook's few files should not pay for it). A source that expects a
+    large scan gets the pool started before it plans (the workers fork from a smaller process and load
+    the rules meanwhile); once planning is over each source may start follow-up work to run beside the
+    scan (`Source.scan_starting`; the caller closes the sources)."""
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
     database = compiled_database(settings.rules, engine_extras())
