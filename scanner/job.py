@@ -67,6 +67,9 @@ class ScanRequest:
     baseline: Path | None = None  # suppress the findings this baseline file knows
     no_repo_config: bool = False  # ignore .keysweep.toml, .gitleaks.toml, .gitleaksignore in the repository
     fail_on: str | None = None  # the lowest severity that fails the scan (exit 1)
+    # where suppressed findings entered the history too (only shown with --show-suppressed: on a big
+    # history most findings are suppressed digests and ids, and tracing them is most of that pass)
+    provenance_of_suppressed: bool = True
 
 
 @dataclass(frozen=True)
@@ -259,7 +262,7 @@ def run_job_outcome(request: ScanRequest, progress: Progress | None = None) -> J
                 # In --range/--since mode each finding already names the commit of the range that
                 # introduced it; tracing it through the whole history would read every commit.
                 if not _wants_range(request):
-                    result = _with_provenance(result, plan)
+                    result = _with_provenance(result, plan, suppressed=request.provenance_of_suppressed)
                     result = _one_row_per_place(result)
                 notes.extend(_git_notes(plan, store))
         finally:
@@ -296,11 +299,14 @@ def _apply_repo_suppressions(result: ScanResult, repo: RepoSettings) -> ScanResu
     return result
 
 
-def _with_provenance(result: ScanResult, plan: _Plan) -> ScanResult:
-    """Where each secret found in git history entered, and whether it is still at HEAD."""
+def _with_provenance(result: ScanResult, plan: _Plan, *, suppressed: bool = True) -> ScanResult:
+    """Where each secret found in git history entered, and whether it is still at HEAD (`suppressed`:
+    for the suppressed findings too)."""
     from scanner.sources.git.provenance import combine_by_fingerprint
 
-    every = list(result.findings) + list(result.suppressed)
+    reported = {finding.fingerprint for finding in result.findings}
+    # a suppressed sighting of a reported secret still says where it entered, so it always counts
+    every = list(result.findings) + [f for f in result.suppressed if suppressed or f.fingerprint in reported]
     git_findings = [f for f in every if f.location.source is SourceKind.GIT and f.location.blob_id]
     if not git_findings:
         return result

@@ -190,6 +190,7 @@ def scan_command(
         baseline=baseline,
         no_repo_config=no_repo_config,
         fail_on=fail_on,
+        provenance_of_suppressed=show_suppressed,
     )
     display = Display(output_format, output, show_secrets, show_suppressed, quiet)
     debug = bool(ctx.obj and ctx.obj.get("debug"))

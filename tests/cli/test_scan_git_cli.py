@@ -159,3 +159,23 @@ def test_a_hostile_repository_configuration_never_runs(tmp_path: Path, keysweep:
     code, _ = scan_json(keysweep, repo)
     assert code == 1
     assert not marker.exists(), "keysweep ran code from the scanned repository"
+
+
+def test_a_secret_allowed_where_it_entered_still_entered_there(tmp_path: Path, keysweep: Keysweep) -> None:
+    """Suppressed findings are traced only for --show-suppressed, except where they say where a
+    reported secret entered: a key first committed in an allowlisted fixture, then copied into the
+    code, entered with the fixture."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    pair = f"AWS_ACCESS_KEY_ID={KEY_ID}\nAWS_SECRET_ACCESS_KEY={SECRET}\n"
+    commit(repo, "config", **{".keysweep.toml": "[[allowlists]]\npaths = ['^fixtures/']\n"})
+    entered = commit(repo, "fixture", **{"fixtures__keys.env": pair})
+    commit(repo, "copy", **{"deploy.env": "# copied\n" + pair})
+    for extra in ((), ("--show-suppressed",)):
+        _, document = scan_json(keysweep, repo, "--full", *extra)
+        (finding,) = [f for f in document["findings"] if f["key_id"] == KEY_ID and f["source"] == "git"]
+        assert finding["path"] == "deploy.env" and finding["provenance"]["first"]["commit"] == entered
+        suppressed = [f for f in document.get("suppressed", []) if f["source"] == "git"]
+        assert bool(extra) == bool(suppressed)
+        assert all("provenance" in f for f in suppressed)
