@@ -146,6 +146,7 @@ def scan_sources(
     early_pool: ProcessPoolExecutor | None = None
     if settings.worker_count > 1 and any(source.expects_large_scan() for source in sources):
         early_pool = _new_pool(settings, database, start=True)
+        _import_in_background("asyncio")  # ~50 ms, done while planning waits on git
     try:
         units: list[WorkUnit] = []
         skipped: list[Skipped] = []
@@ -238,6 +239,13 @@ def _new_pool(settings: ScanSettings, database: bytes | None, *, start: bool = F
     if start:
         pool.submit(_ready)  # with fork, the first task starts every worker
     return pool
+
+
+def _import_in_background(module: str) -> None:
+    import importlib
+    import threading
+
+    threading.Thread(target=importlib.import_module, args=(module,), daemon=True).start()
 
 
 def _ready() -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ UNKNOWN_PREFIX = "(path unknown)/"
 MISSING_PREFIX = "(missing)/"
 _HEX = re.compile(rb"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
 _READ_BLOCK = 1 << 20
+_FS_ENCODING = sys.getfilesystemencoding()
 
 
 class PlannedBlob(NamedTuple):
@@ -203,7 +205,7 @@ def enumerate_objects(
                     continue
             path = prefix + oid
         else:
-            path = os.fsdecode(name)
+            path = name.decode(_FS_ENCODING, "surrogateescape")  # os.fsdecode, without its checks
         inventory.blobs.append(PlannedBlob(oid, sizes[raw], path))
         base = bases.get(raw)
         if base is not None:
