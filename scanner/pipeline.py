@@ -8,9 +8,10 @@ worker) becomes Skipped values with the reason; the scan goes on.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
@@ -259,9 +260,12 @@ async def _scan_in_pool(
     progress: Progress | None,
     started: ProcessPoolExecutor | None = None,
 ) -> list[UnitOutcome]:
-    """Scan units in worker processes (`started`: a pool already started; it is shut down here). A crashed
-    worker breaks the pool: it is replaced and the units that were in flight are retried once; a unit
-    that breaks a pool twice is reported as skipped."""
+    """Scan units in worker processes (`started`: a pool already started; it is shut down here).
+
+    A crashed worker breaks the pool, and every unit in flight fails with it, whichever crashed: the
+    pool is replaced and each of those units runs again, alone in the new pool (the others wait), so
+    that a second break names the unit that causes it. That one is reported as skipped; the others are
+    scanned."""
     import asyncio
     from concurrent.futures.process import BrokenProcessPool
 
@@ -270,24 +274,32 @@ async def _scan_in_pool(
     in_flight = asyncio.Semaphore(settings.worker_count * 3)
     pools: list[Executor] = [started if started is not None else _new_pool(settings, database)]
     replacing = asyncio.Lock()
+    turns = _Turns()
+
+    async def run(unit: WorkUnit) -> UnitOutcome:
+        pool = pools[-1]
+        try:
+            return await loop.run_in_executor(pool, _scan_unit_in_worker, unit)
+        except BrokenProcessPool:
+            async with replacing:
+                if pools[-1] is pool:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    pools.append(_new_pool(settings, database))
+            raise
 
     async def one(unit: WorkUnit) -> None:
         async with in_flight:
             outcome = None
-            for _attempt in range(2):
-                pool = pools[-1]
-                try:
-                    outcome = await loop.run_in_executor(pool, _scan_unit_in_worker, unit)
-                    break
-                except BrokenProcessPool:
-                    async with replacing:
-                        if pools[-1] is pool:
-                            pool.shutdown(wait=False, cancel_futures=True)
-                            pools.append(_new_pool(settings, database))
-            if outcome is None:
-                outcome = UnitOutcome(
-                    (), tuple(unit.failed("a worker process died while scanning it.")), 0, 0
-                )
+            try:
+                async with turns.shared():
+                    outcome = await run(unit)
+            except BrokenProcessPool:
+                async with turns.alone():
+                    try:
+                        outcome = await run(unit)
+                    except BrokenProcessPool:
+                        failed = unit.failed("a worker process died while scanning it.")
+                        outcome = UnitOutcome((), tuple(failed), 0, 0)
             outcomes.append(outcome)
             if progress:
                 progress.advanced(unit.count, unit.size)
@@ -298,6 +310,45 @@ async def _scan_in_pool(
         for executor in pools:
             executor.shutdown(wait=True, cancel_futures=True)
     return outcomes
+
+
+class _Turns:
+    """Units run together (`shared`), or one runs alone (`alone`: it waits for the running ones to
+    finish, and the others wait for it)."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self._condition = asyncio.Condition()
+        self._running = 0
+        self._waiting_alone = 0
+        self._alone = False
+
+    @contextlib.asynccontextmanager
+    async def shared(self) -> AsyncIterator[None]:
+        async with self._condition:
+            await self._condition.wait_for(lambda: not self._alone and not self._waiting_alone)
+            self._running += 1
+        try:
+            yield
+        finally:
+            async with self._condition:
+                self._running -= 1
+                self._condition.notify_all()
+
+    @contextlib.asynccontextmanager
+    async def alone(self) -> AsyncIterator[None]:
+        async with self._condition:
+            self._waiting_alone += 1
+            await self._condition.wait_for(lambda: not self._alone and self._running == 0)
+            self._waiting_alone -= 1
+            self._alone = True
+        try:
+            yield
+        finally:
+            async with self._condition:
+                self._alone = False
+                self._condition.notify_all()
 
 
 def _largest_first(units: Iterable[WorkUnit]) -> list[WorkUnit]:
