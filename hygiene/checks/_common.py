@@ -6,7 +6,17 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from hygiene.model import AccountInventory, CheckResult, Inventory, Severity, Status, Topic, User, frozen_map
+from hygiene.model import (
+    AccessKey,
+    AccountInventory,
+    CheckResult,
+    Inventory,
+    Severity,
+    Status,
+    Topic,
+    User,
+    frozen_map,
+)
 
 
 def result(
@@ -90,6 +100,36 @@ def keyed_users(check_id: str, account: AccountInventory, results: list[CheckRes
             )
             continue
         yield user
+
+
+def active_keys(
+    check_id: str, account: AccountInventory, results: list[CheckResult]
+) -> Iterator[tuple[User, AccessKey]]:
+    """Every active key of the account's users, with its user (ERRORs appended as `keyed_users` does)."""
+    for user in keyed_users(check_id, account, results):
+        for key in user.keys or ():
+            if key.active:
+                yield user, key
+
+
+def key_result(
+    check_id: str,
+    account: AccountInventory,
+    user: User,
+    key: AccessKey,
+    status: Status,
+    message: str,
+    **details: Any,
+) -> CheckResult:
+    """A result about one user's access key (the key is the resource)."""
+    return result(check_id, account, key.id, status, message, user=user.name, key_id=key.id, **details)
+
+
+def last_use_unknown(
+    check_id: str, account: AccountInventory, user: User, key: AccessKey
+) -> CheckResult | None:
+    """An ERROR if the key's last use could not be read, else None."""
+    return blocked(check_id, account, Topic.KEY_LAST_USED, key.id, key.id, user=user.name, key_id=key.id)
 
 
 def accounts(inventory: Inventory) -> Iterator[AccountInventory]:

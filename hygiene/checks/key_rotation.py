@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hygiene.checks._common import days, keyed_users, result, when
+from hygiene.checks._common import active_keys, days, key_result, result, when
 from hygiene.config import HygieneConfig
 from hygiene.model import CheckResult, Inventory, Status
 
@@ -31,36 +31,16 @@ def check(inventory: Inventory, config: HygieneConfig, now: datetime) -> list[Ch
                         age_days=age,
                     )
                 )
-        for user in keyed_users(ID, account, results):
-            for key in user.keys or ():
-                if not key.active:
-                    continue
-                if key.created_at is None:
-                    results.append(
-                        result(
-                            ID,
-                            account,
-                            key.id,
-                            Status.ERROR,
-                            f"Could not be checked: IAM gave no creation date for {key.id}.",
-                            user=user.name,
-                            key_id=key.id,
-                        )
-                    )
-                    continue
-                age = days(now, key.created_at)
-                status = Status.FAIL if age > limit else Status.PASS
-                results.append(
-                    result(
-                        ID,
-                        account,
-                        key.id,
-                        status,
-                        f"Access key {key.id} of {user.name} is {age} day(s) old "
-                        f"(created {when(key.created_at)}, rotate within {limit}).",
-                        user=user.name,
-                        key_id=key.id,
-                        age_days=age,
-                    )
-                )
+        for user, key in active_keys(ID, account, results):
+            if key.created_at is None:
+                message = f"Could not be checked: IAM gave no creation date for {key.id}."
+                results.append(key_result(ID, account, user, key, Status.ERROR, message))
+                continue
+            age = days(now, key.created_at)
+            message = (
+                f"Access key {key.id} of {user.name} is {age} day(s) old "
+                f"(created {when(key.created_at)}, rotate within {limit})."
+            )
+            status = Status.FAIL if age > limit else Status.PASS
+            results.append(key_result(ID, account, user, key, status, message, age_days=age))
     return results

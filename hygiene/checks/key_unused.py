@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hygiene.checks._common import blocked, days, keyed_users, result, when
+from hygiene.checks._common import active_keys, days, key_result, last_use_unknown, result, when
 from hygiene.config import HygieneConfig
-from hygiene.model import CheckResult, Inventory, Status, Topic
+from hygiene.model import CheckResult, Inventory, Status
 
 ID = "key_unused"
 
@@ -32,42 +32,20 @@ def check(inventory: Inventory, config: HygieneConfig, now: datetime) -> list[Ch
                         idle_days=idle,
                     )
                 )
-        for user in keyed_users(ID, account, results):
-            for key in user.keys or ():
-                if not key.active:
-                    continue
-                error = blocked(
-                    ID, account, Topic.KEY_LAST_USED, key.id, key.id, user=user.name, key_id=key.id
-                )
-                if error is not None:
-                    results.append(error)
-                    continue
-                if key.last_used_at is None:
-                    results.append(
-                        result(
-                            ID,
-                            account,
-                            key.id,
-                            Status.PASS,
-                            f"Access key {key.id} of {user.name} has never been used (see key_never_used).",
-                            user=user.name,
-                            key_id=key.id,
-                        )
-                    )
-                    continue
-                idle = days(now, key.last_used_at)
-                status = Status.FAIL if idle > limit else Status.PASS
-                results.append(
-                    result(
-                        ID,
-                        account,
-                        key.id,
-                        status,
-                        f"Access key {key.id} of {user.name} was last used {idle} day(s) ago "
-                        f"({when(key.last_used_at)}, limit {limit}).",
-                        user=user.name,
-                        key_id=key.id,
-                        idle_days=idle,
-                    )
-                )
+        for user, key in active_keys(ID, account, results):
+            error = last_use_unknown(ID, account, user, key)
+            if error is not None:
+                results.append(error)
+                continue
+            if key.last_used_at is None:
+                message = f"Access key {key.id} of {user.name} has never been used (see key_never_used)."
+                results.append(key_result(ID, account, user, key, Status.PASS, message))
+                continue
+            idle = days(now, key.last_used_at)
+            message = (
+                f"Access key {key.id} of {user.name} was last used {idle} day(s) ago "
+                f"({when(key.last_used_at)}, limit {limit})."
+            )
+            status = Status.FAIL if idle > limit else Status.PASS
+            results.append(key_result(ID, account, user, key, status, message, idle_days=idle))
     return results

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hygiene.checks._common import account_arn, keyed_users, result, when
+from hygiene.checks._common import account_arn, key_result, keyed_users, result, when
 from hygiene.config import HygieneConfig
 from hygiene.model import CheckResult, Inventory, Status
 
@@ -35,33 +35,18 @@ def check(inventory: Inventory, config: HygieneConfig, now: datetime) -> list[Ch
                 leaked += 1
                 where = ", ".join(leak.paths[:3]) or "a scanned source"
                 if key.active:
-                    results.append(
-                        result(
-                            ID,
-                            account,
-                            key.id,
-                            Status.FAIL,
-                            f"Access key {key.id} of {user.name} leaked (found in {where}, first "
-                            f"seen {when(leak.first_seen_at)}) and is still active.",
-                            user=user.name,
-                            key_id=key.id,
-                            paths=list(leak.paths),
-                            first_seen=when(leak.first_seen_at),
-                        )
+                    message = (
+                        f"Access key {key.id} of {user.name} leaked (found in {where}, first "
+                        f"seen {when(leak.first_seen_at)}) and is still active."
                     )
+                    details = {"paths": list(leak.paths), "first_seen": when(leak.first_seen_at)}
+                    results.append(key_result(ID, account, user, key, Status.FAIL, message, **details))
                 else:
+                    message = (
+                        f"Access key {key.id} of {user.name} leaked ({where}) but is inactive: delete it."
+                    )
                     results.append(
-                        result(
-                            ID,
-                            account,
-                            key.id,
-                            Status.PASS,
-                            f"Access key {key.id} of {user.name} leaked ({where}) but is "
-                            "inactive: delete it.",
-                            user=user.name,
-                            key_id=key.id,
-                            paths=list(leak.paths),
-                        )
+                        key_result(ID, account, user, key, Status.PASS, message, paths=list(leak.paths))
                     )
         if not leaked and not account.unreachable:
             results.append(
